@@ -1,0 +1,145 @@
+//! How a thread blocks on futures: sleep on a [`Parker`], or — on a worker thread of the pool
+//! that owns the awaited work — help run queued tasks until the wait is over.
+//!
+//! Every blocking operation of the crate (`Future::result`, `wait`, `as_completed`, `shutdown`)
+//! follows the same three steps:
+//!
+//! 1. make a [`Blocker`] for the calling thread: a fresh [`Parker`] on an ordinary thread, the
+//!    worker's own context on a worker thread of a pool the awaited futures belong to;
+//! 2. register the blocker's [`Notify`] handle with every awaited future (registration and the
+//!    future's completion are serialised by the future's lock, so the completer either sees the
+//!    registration and notifies it, or the waiter sees the completion when it re-checks);
+//! 3. [`Blocker::block_until`] the condition holds or the deadline passes, re-checking the
+//!    condition after every wake-up (wake-ups may be spurious; none is ever lost, because the
+//!    parker keeps a token).
+//!
+//! Helping while waiting follows rayon-core's `wait_until` ("try to keep busy by popping and
+//! stealing tasks"); the worker-specific part lives in `thread_pool::worker`.
+
+use std::any::Any;
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use crate::parker::Parker;
+use crate::sync::{Arc, thread_local};
+
+/// Something a completing future can wake: a parked thread, a worker, a collector of many
+/// completions. `token` tells the receiver which of its futures completed.
+#[doc(hidden)]
+pub trait Notify: Send + Sync {
+    fn notify(&self, token: usize);
+}
+
+/// The worker-thread side of blocking, implemented by each pool's worker context.
+pub(crate) trait WorkerContext {
+    /// The identity of the pool this thread works for.
+    fn pool_id(&self) -> usize;
+    /// The handle that wakes this worker out of `help_until`.
+    fn notifier(&self) -> Arc<dyn Notify>;
+    /// Runs queued tasks of the pool until `ready()` or `deadline`; returns `ready()`.
+    fn help_until(&self, ready: &dyn Fn() -> bool, deadline: Option<Instant>) -> bool;
+    /// Counts a task this worker ran inline while waiting for it.
+    fn record_inline_run(&self);
+    /// Lets the pool recover its concrete context type.
+    fn as_any(&self) -> &dyn Any;
+}
+
+thread_local! {
+    /// The worker context of the pool this thread works for, if it is a worker thread.
+    static CURRENT_WORKER: RefCell<Option<Rc<dyn WorkerContext>>> = RefCell::new(None);
+}
+
+/// The context of the worker running on this thread, if any.
+pub(crate) fn current_worker() -> Option<Rc<dyn WorkerContext>> {
+    CURRENT_WORKER.with(|current| current.borrow().clone())
+}
+
+/// Marks this thread as a worker for as long as the returned guard lives.
+pub(crate) fn enter_worker(context: Rc<dyn WorkerContext>) -> WorkerGuard {
+    CURRENT_WORKER.with(|current| *current.borrow_mut() = Some(context));
+    WorkerGuard(())
+}
+
+/// Clears the thread's worker context on drop (also when the worker unwinds).
+pub(crate) struct WorkerGuard(());
+
+impl Drop for WorkerGuard {
+    fn drop(&mut self) {
+        // `try_with`: the thread-local may already be gone while the thread exits.
+        let _ = CURRENT_WORKER.try_with(|current| current.borrow_mut().take());
+    }
+}
+
+/// Turns an optional timeout into an optional deadline; a timeout too large to represent is
+/// no deadline at all (waits forever) rather than an overflow panic.
+pub(crate) fn deadline_after(timeout: Option<Duration>) -> Option<Instant> {
+    timeout.and_then(|timeout| Instant::now().checked_add(timeout))
+}
+
+/// Whether `deadline` has passed.
+pub(crate) fn expired(deadline: Option<Instant>) -> bool {
+    deadline.is_some_and(|deadline| Instant::now() >= deadline)
+}
+
+/// The way the calling thread waits: see the module documentation.
+pub(crate) enum Blocker {
+    Thread(Arc<Parker>),
+    Worker(Rc<dyn WorkerContext>),
+}
+
+impl Blocker {
+    /// A blocker for the calling thread. It helps (runs queued tasks while waiting) when the
+    /// thread is a worker of a pool for which `owns_work(pool_id)` is true.
+    pub(crate) fn new(owns_work: impl Fn(usize) -> bool) -> Blocker {
+        match current_worker() {
+            Some(context) if owns_work(context.pool_id()) => Blocker::Worker(context),
+            _ => Blocker::Thread(Arc::new(Parker::new())),
+        }
+    }
+
+    /// The handle to register with awaited futures.
+    pub(crate) fn notifier(&self) -> Arc<dyn Notify> {
+        match self {
+            Blocker::Thread(parker) => parker.clone(),
+            Blocker::Worker(context) => context.notifier(),
+        }
+    }
+
+    /// Blocks until `ready()` holds (returns true) or `deadline` passes (returns false).
+    pub(crate) fn block_until(&self, ready: &dyn Fn() -> bool, deadline: Option<Instant>) -> bool {
+        match self {
+            Blocker::Thread(parker) => loop {
+                if ready() {
+                    return true;
+                }
+                if expired(deadline) {
+                    return false;
+                }
+                parker.park(deadline);
+            },
+            Blocker::Worker(context) => context.help_until(ready, deadline),
+        }
+    }
+}
+
+/// Switch to a new stack segment when less than this is left (generous: a task's own frames
+/// come on top of the helping loop's).
+#[cfg(not(loom))]
+pub(crate) const RED_ZONE: usize = 128 * 1024;
+
+/// Size of each new stack segment.
+#[cfg(not(loom))]
+pub(crate) const SEGMENT: usize = 2 * 1024 * 1024;
+
+/// Runs `run` on the current stack, or on a fresh segment if the current one is nearly full.
+pub(crate) fn run_on_growable_stack<R>(run: impl FnOnce() -> R) -> R {
+    #[cfg(not(loom))]
+    {
+        stacker::maybe_grow(RED_ZONE, SEGMENT, run)
+    }
+    #[cfg(loom)]
+    {
+        run()
+    }
+}

@@ -1,0 +1,156 @@
+//! Error values: Python's `CancelledError`, `TimeoutError`, `BrokenExecutor` and
+//! `InvalidStateError`, plus the panic a task raised, as plain Rust enums.
+//!
+//! Every error implements [`std::error::Error`] and [`Display`](fmt::Display) with a message that
+//! tells a user what happened and, where there is one, what to do about it.
+
+use std::fmt;
+
+/// The panic a task (or a callback, or an initializer) raised, captured as its message.
+///
+/// Python's `Future.exception()` returns the exception object; a Rust panic payload is neither
+/// `Sync` nor `Clone`, so the crate keeps what a user can act on: the message of a `&str` or
+/// `String` payload, or a note that the payload was of another type.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TaskPanic {
+    message: String,
+}
+
+impl TaskPanic {
+    /// A captured panic with the given message.
+    pub fn new(message: impl Into<String>) -> Self {
+        TaskPanic { message: message.into() }
+    }
+
+    /// Captures the payload returned by [`std::panic::catch_unwind`].
+    pub fn from_payload(payload: &(dyn std::any::Any + Send)) -> Self {
+        let message = if let Some(text) = payload.downcast_ref::<&'static str>() {
+            (*text).to_owned()
+        } else if let Some(text) = payload.downcast_ref::<String>() {
+            text.clone()
+        } else {
+            "a panic payload that is neither &str nor String".to_owned()
+        };
+        TaskPanic { message }
+    }
+
+    /// The panic message, as `panic!` formatted it.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl fmt::Display for TaskPanic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "the task panicked: {}", self.message)
+    }
+}
+
+impl std::error::Error for TaskPanic {}
+
+/// Why a [`Future`](crate::Future) has no value to give.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FutureError {
+    /// The future was cancelled before its task started (Python's `CancelledError`).
+    Cancelled,
+    /// The timeout passed before the future finished (Python's `TimeoutError`). The future
+    /// itself is unaffected and may still finish later.
+    Timeout,
+    /// The task panicked; the panic is captured here and the worker that ran it carried on.
+    Panicked(TaskPanic),
+    /// The executor broke before the task could run, e.g. because a worker's initializer
+    /// panicked (Python's `BrokenExecutor`). The text says why.
+    Broken(String),
+    /// The worker process running the task died or could not run it (process pool only):
+    /// the text names the exit status or signal, or what could not be encoded or decoded.
+    WorkerFailed(String),
+}
+
+impl fmt::Display for FutureError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FutureError::Cancelled => f.write_str("the future was cancelled before its task started"),
+            FutureError::Timeout => f.write_str("timed out waiting for the future to finish"),
+            FutureError::Panicked(panic) => panic.fmt(f),
+            FutureError::Broken(why) => write!(f, "the executor is broken: {why}"),
+            FutureError::WorkerFailed(why) => write!(f, "the worker failed to run the task: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for FutureError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            FutureError::Panicked(panic) => Some(panic),
+            _ => None,
+        }
+    }
+}
+
+/// Why an executor refused a task.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SubmitError {
+    /// `shutdown` was called (or the executor was dropped); Python raises
+    /// `RuntimeError('cannot schedule new futures after shutdown')`.
+    Shutdown,
+    /// The executor is broken (an initializer panicked); the text says why.
+    Broken(String),
+}
+
+impl fmt::Display for SubmitError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SubmitError::Shutdown => f.write_str("cannot schedule new tasks after shutdown"),
+            SubmitError::Broken(why) => {
+                write!(f, "cannot schedule new tasks: the executor is broken: {why}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for SubmitError {}
+
+/// Why an executor could not be built.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// `max_workers` was zero (Python raises `ValueError('max_workers must be greater than 0')`).
+    ZeroWorkers,
+    /// The operating system refused to start a worker (thread or process).
+    Spawn(std::io::Error),
+}
+
+impl fmt::Display for BuildError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BuildError::ZeroWorkers => f.write_str("max_workers must be greater than 0"),
+            BuildError::Spawn(err) => write!(f, "could not start a worker: {err}"),
+        }
+    }
+}
+
+impl std::error::Error for BuildError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            BuildError::Spawn(err) => Some(err),
+            BuildError::ZeroWorkers => None,
+        }
+    }
+}
+
+/// A [`Promise`](crate::Promise) was completed twice, or completed after it was cancelled
+/// (Python's `InvalidStateError`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InvalidStateError {
+    pub(crate) state: &'static str,
+}
+
+impl fmt::Display for InvalidStateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid state: the future is already {}", self.state)
+    }
+}
+
+impl std::error::Error for InvalidStateError {}

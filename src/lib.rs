@@ -1,0 +1,58 @@
+//! # stealpool
+//!
+//! Python's `concurrent.futures`, rebuilt in Rust on a work-stealing scheduler.
+//!
+//! ```
+//! use stealpool::{ThreadPoolExecutor, as_completed, wait, ReturnWhen};
+//! use std::time::Duration;
+//!
+//! let pool = ThreadPoolExecutor::new(3)?;                 // ThreadPoolExecutor(max_workers=3)
+//! let future = pool.submit(|| 2 * 21)?;                   // executor.submit(fn)
+//! assert_eq!(*future.result()?, 42);                      // future.result()
+//!
+//! let doubled: Vec<i32> = pool.map(|n| 2 * n, [2, 3, 4])? // executor.map(fn, values)
+//!     .collect::<Result<_, _>>()?;
+//! assert_eq!(doubled, [4, 6, 8]);
+//!
+//! let futures: Vec<_> = (0..5).map(|i| pool.submit(move || i * i)).collect::<Result<_, _>>()?;
+//! for done in as_completed(&futures, None) {              // as_completed(futures)
+//!     println!("{}", done?.result()?);
+//! }
+//! let (done, not_done) = wait(&futures, Some(Duration::from_secs(5)), ReturnWhen::AllCompleted);
+//! assert_eq!((done.len(), not_done.len()), (5, 0));
+//! drop(pool);                                             // leaving `with`: shutdown(wait=True)
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! ## Architecture
+//!
+//! - [`future`](Future): the lifecycle state machine (`PENDING → RUNNING → FINISHED`, or
+//!   `CANCELLED`), one atomic word deciding every race, and [`Promise`], its completer half.
+//! - `wait`: [`wait`] and [`as_completed`] over futures of any result types.
+//! - `thread_pool`: [`ThreadPoolExecutor`]: lifecycle, lazy worker threads, shutdown, helping.
+//! - `scheduler`: the interface and its two implementations, the shared queue (the baseline) and
+//!   work stealing (per-worker `crossbeam-deque` deques, an injector, a parking protocol).
+//! - `sync`: `std` types normally, loom's under `--cfg loom` for the models in `loom-tests/`.
+//!
+//! See the repository's `papers/` for the design, the invariants and the measurements.
+
+#![warn(missing_docs)]
+
+mod blocking;
+mod error;
+mod executor;
+mod future;
+mod parker;
+mod scheduler;
+mod stats;
+mod sync;
+mod thread_pool;
+mod wait;
+
+pub use error::{BuildError, FutureError, InvalidStateError, SubmitError, TaskPanic};
+pub use executor::{MapIter, MapOptions};
+pub use future::{AnyFuture, Future, Promise};
+pub use scheduler::{LocalOrder, SchedulerKind};
+pub use stats::{PoolStats, WorkerStats};
+pub use thread_pool::{PoolHandle, ThreadPoolBuilder, ThreadPoolExecutor, default_max_workers};
+pub use wait::{AsCompleted, ReturnWhen, Waitable, as_completed, wait};

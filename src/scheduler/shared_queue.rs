@@ -1,0 +1,118 @@
+//! The baseline scheduler: one FIFO queue, shared by all workers, who block on it.
+//!
+//! This is the design of CPython's `ThreadPoolExecutor` (a `queue.SimpleQueue` every worker
+//! blocks on) and of the `threadpool` crate (a channel behind a mutex): a `Mutex<VecDeque>` and
+//! a condition variable. A push takes the lock, appends, and wakes one sleeper; a worker that
+//! finds the queue empty waits on the condition variable. It is the honest baseline the
+//! work-stealing scheduler is measured against: every push and pop contends for the one lock.
+//!
+//! Invariant (no lost wake-up): a worker checks "queue empty and not ready" and goes to sleep
+//! while holding the lock, and every push, targeted wake-up and shutdown wake-up takes the lock
+//! before notifying; so a notification cannot fall between the check and the sleep.
+
+use std::collections::VecDeque;
+use std::time::Instant;
+
+use crate::blocking::Notify;
+use crate::scheduler::{Scheduler, SchedulerConfig, Task};
+use crate::stats::{WorkerCounters, bump};
+use crate::sync::{Arc, AtomicUsize, Condvar, Mutex, Ordering, lock};
+
+/// The queue and the condition variable its workers sleep on, shared with their notifiers.
+struct Queue {
+    tasks: Mutex<VecDeque<Task>>,
+    available: Condvar,
+    /// Workers waiting on `available` (read without the lock to decide on starting threads).
+    sleeping: AtomicUsize,
+}
+
+/// See the module documentation.
+pub(crate) struct SharedQueue {
+    queue: Arc<Queue>,
+    counters: Arc<WorkerCounters>,
+}
+
+/// Wakes the workers of a shared queue (it cannot target one thread: the queue has one
+/// condition variable, so it wakes all, which is rare: only waiters inside tasks need it).
+struct QueueNotifier(Arc<Queue>);
+
+impl Notify for QueueNotifier {
+    fn notify(&self, _token: usize) {
+        let _lock = lock(&self.0.tasks);
+        self.0.available.notify_all();
+    }
+}
+
+impl Scheduler for SharedQueue {
+    type Local = usize;
+
+    fn new(_config: SchedulerConfig, counters: Arc<WorkerCounters>) -> Self {
+        SharedQueue {
+            queue: Arc::new(Queue {
+                tasks: Mutex::new(VecDeque::new()),
+                available: Condvar::new(),
+                sleeping: AtomicUsize::new(0),
+            }),
+            counters,
+        }
+    }
+
+    fn local(&self, index: usize) -> usize {
+        index
+    }
+
+    fn push_external(&self, task: Task) {
+        lock(&self.queue.tasks).push_back(task);
+        self.queue.available.notify_one();
+    }
+
+    fn push_local(&self, _local: &usize, task: Task) {
+        self.push_external(task);
+    }
+
+    fn next_task(&self, _local: &usize) -> Option<Task> {
+        lock(&self.queue.tasks).pop_front()
+    }
+
+    fn park(&self, local: &usize, ready: &dyn Fn() -> bool, deadline: Option<Instant>) {
+        let counters = self.counters.of(*local);
+        let mut tasks = lock(&self.queue.tasks);
+        if !tasks.is_empty() || ready() {
+            return;
+        }
+        bump(&counters.parks);
+        // Relaxed: only a hint for starting threads; correctness rests on the lock.
+        self.queue.sleeping.fetch_add(1, Ordering::Relaxed);
+        tasks = match deadline {
+            None => self.queue.available.wait(tasks).unwrap_or_else(|e| e.into_inner()),
+            Some(deadline) => {
+                let timeout = deadline.saturating_duration_since(Instant::now());
+                self.queue.available.wait_timeout(tasks, timeout).unwrap_or_else(|e| e.into_inner()).0
+            }
+        };
+        self.queue.sleeping.fetch_sub(1, Ordering::Relaxed);
+        bump(&counters.wakeups);
+        drop(tasks);
+    }
+
+    fn notifier(&self, _local: &usize) -> Arc<dyn Notify> {
+        Arc::new(QueueNotifier(self.queue.clone()))
+    }
+
+    fn wake_all(&self) {
+        let _lock = lock(&self.queue.tasks);
+        self.queue.available.notify_all();
+    }
+
+    fn drain(&self) -> Vec<Task> {
+        lock(&self.queue.tasks).drain(..).collect()
+    }
+
+    fn has_queued(&self) -> bool {
+        !lock(&self.queue.tasks).is_empty()
+    }
+
+    fn idle_workers(&self) -> usize {
+        self.queue.sleeping.load(Ordering::Relaxed)
+    }
+}

@@ -1,0 +1,150 @@
+//! The parking protocol of the work-stealing scheduler: how idle workers sleep, and how new
+//! work wakes exactly as many of them as it needs, never fewer.
+//!
+//! # Design
+//!
+//! A simplified form of rayon-core's sleep module (its `sleep/README.md`: a counter of sleeping
+//! threads read by every push, with a SeqCst fence on both sides) combined with tokio's rule of
+//! waking one more worker only when the one that found work leaves more behind ("searching"
+//! workers). Each worker has a [`Parker`] (a one-token wake-up signal). The sleep state is a
+//! list of the sleeping workers' indices behind a mutex, mirrored by the atomic `num_sleeping`
+//! so that a push pays only one load when nobody sleeps (the common case under load).
+//!
+//! - **Going to sleep** (`sleep`): (1) spin a few rounds re-checking for work; (2) register in
+//!   the list and increment `num_sleeping`; (3) `SeqCst` fence; (4) re-check the queues and the
+//!   caller's `ready()`; if anything is there, deregister and return; (5) otherwise park.
+//! - **Publishing work** (`notify_one`, after every push): (a) the push itself; (b) `SeqCst`
+//!   fence; (c) read `num_sleeping`; if non-zero, pop one sleeper from the list and unpark it.
+//!
+//! # Invariant: no lost wake-up
+//!
+//! *If a task is in a queue and some worker is parked, then some worker is awake or being
+//! woken, and will look at the queues before it parks again.* Proof sketch, as in rayon's
+//! README: the two fences (3) and (b) are totally ordered. If (3) comes first, the push's read
+//! (c) sees the worker's increment (2) and wakes a sleeper. If (b) comes first, the worker's
+//! re-check (4) sees the task and does not park. The woken sleeper may be a different worker
+//! than the one racing, but every woken worker searches all queues before it parks again, so
+//! the task is found. The parker's token closes the last gap: an unpark that lands between (4)
+//! and (5) makes the park return at once.
+//!
+//! # No thundering herd
+//!
+//! A push wakes at most one worker. A worker that takes work from the injector and sees more
+//! left wakes one more (a chain, as tokio's searching workers do), so a burst of `n` tasks wakes
+//! workers one by one, each only when there is work left for it. Shutdown is the one event that
+//! wakes everybody.
+
+use std::time::Instant;
+
+use crate::parker::Parker;
+use crate::stats::{Counters, bump};
+use crate::sync::{Arc, AtomicUsize, Mutex, Ordering, fence, lock};
+
+/// Rounds a worker re-checks for work (yielding between rounds) before it registers as a
+/// sleeper. Small, because on a 2-core machine with more workers than cores a spinning worker
+/// takes the CPU from one that has work; measured in `papers/` (parking).
+const SPIN_ROUNDS: usize = 4;
+
+/// The sleep state of one pool.
+pub(crate) struct Sleep {
+    parkers: Box<[Arc<Parker>]>,
+    /// Indices of the workers registered as sleeping.
+    sleepers: Mutex<Vec<usize>>,
+    /// `sleepers.len()`, readable without the lock.
+    num_sleeping: AtomicUsize,
+}
+
+impl Sleep {
+    pub(crate) fn new(workers: usize) -> Self {
+        Sleep {
+            parkers: (0..workers).map(|_| Arc::new(Parker::new())).collect(),
+            sleepers: Mutex::new(Vec::with_capacity(workers)),
+            num_sleeping: AtomicUsize::new(0),
+        }
+    }
+
+    /// The parker of worker `index` (its notifier while it waits on futures).
+    pub(crate) fn parker(&self, index: usize) -> Arc<Parker> {
+        self.parkers[index].clone()
+    }
+
+    /// Workers registered as sleeping.
+    pub(crate) fn num_sleeping(&self) -> usize {
+        self.num_sleeping.load(Ordering::Relaxed)
+    }
+
+    /// Puts worker `index` to sleep unless `has_work()` or `ready()` (see the module doc).
+    pub(crate) fn sleep(
+        &self,
+        index: usize,
+        counters: &Counters,
+        has_work: &dyn Fn() -> bool,
+        ready: &dyn Fn() -> bool,
+        deadline: Option<Instant>,
+    ) {
+        // (1) Spin: most gaps between tasks are short, and a futex round trip is not.
+        for _ in 0..SPIN_ROUNDS {
+            if has_work() || ready() {
+                return;
+            }
+            crate::sync::thread::yield_now();
+        }
+        // (2) Register.
+        {
+            let mut sleepers = lock(&self.sleepers);
+            sleepers.push(index);
+            self.num_sleeping.fetch_add(1, Ordering::SeqCst);
+        }
+        // (3) Pairs with the fence in `notify_one` (b): see the invariant in the module doc.
+        fence(Ordering::SeqCst);
+        // (4) Re-check, (5) park.
+        if !has_work() && !ready() {
+            bump(&counters.parks);
+            self.parkers[index].park(deadline);
+            bump(&counters.wakeups);
+        }
+        self.deregister(index);
+    }
+
+    /// Removes `index` from the sleepers if a waker did not already.
+    fn deregister(&self, index: usize) {
+        let mut sleepers = lock(&self.sleepers);
+        if let Some(at) = sleepers.iter().position(|&sleeper| sleeper == index) {
+            sleepers.swap_remove(at);
+            self.num_sleeping.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    /// Wakes one sleeping worker, if any; call after publishing work.
+    pub(crate) fn notify_one(&self) {
+        // (b) Pairs with the fence in `sleep` (3): either this load sees the sleeper's
+        // registration, or the sleeper's re-check sees the work just published.
+        fence(Ordering::SeqCst);
+        if self.num_sleeping.load(Ordering::SeqCst) == 0 {
+            return;
+        }
+        let woken = {
+            let mut sleepers = lock(&self.sleepers);
+            let woken = sleepers.pop();
+            if woken.is_some() {
+                self.num_sleeping.fetch_sub(1, Ordering::SeqCst);
+            }
+            woken
+        };
+        if let Some(index) = woken {
+            self.parkers[index].unpark();
+        }
+    }
+
+    /// Wakes every worker (shutdown): each re-checks its `ready()` condition.
+    pub(crate) fn notify_all(&self) {
+        let woken: Vec<usize> = {
+            let mut sleepers = lock(&self.sleepers);
+            self.num_sleeping.fetch_sub(sleepers.len(), Ordering::SeqCst);
+            sleepers.drain(..).collect()
+        };
+        for index in woken {
+            self.parkers[index].unpark();
+        }
+    }
+}

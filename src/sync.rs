@@ -1,0 +1,171 @@
+//! The synchronisation facade: every module with shared state imports its primitives from here.
+//!
+//! Normally these are `std`'s types and `crossbeam-deque`'s lock-free deques. Under
+//! `RUSTFLAGS="--cfg loom"` they become [loom]'s model-checked equivalents, so that the models in
+//! `loom-tests/` explore every interleaving of the lifecycle, shutdown and parking protocols. Loom
+//! cannot see inside crossbeam's lock-free code, so under loom the deques are replaced by
+//! [`loom_deque`], a `Mutex<VecDeque>` with the same API subset and the same ownership semantics
+//! (the owner pops LIFO from the back, thieves steal FIFO from the front).
+//!
+//! The pattern follows tokio's `crate::loom` module.
+//!
+//! [loom]: https://docs.rs/loom
+
+// Reference counting is not a protocol loom needs to explore, and loom's `Arc` cannot be coerced to
+// `Arc<dyn Trait>`, which the task queues hold: `Arc` is `std`'s in both builds.
+pub(crate) use std::sync::Arc;
+
+#[cfg(not(loom))]
+pub(crate) use std::sync::{
+    Condvar, Mutex, MutexGuard,
+    atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering, fence},
+};
+
+#[cfg(loom)]
+pub(crate) use loom::sync::{
+    Condvar, Mutex, MutexGuard,
+    atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering, fence},
+};
+
+#[cfg(not(loom))]
+pub(crate) use crossbeam_deque::{Injector, Steal, Stealer, Worker};
+
+#[cfg(loom)]
+pub(crate) use self::loom_deque::{Injector, Steal, Stealer, Worker};
+
+#[cfg(not(loom))]
+pub(crate) use std::thread;
+
+#[cfg(loom)]
+pub(crate) use loom::thread;
+
+/// Locks `mutex`, ignoring poisoning.
+///
+/// No code of this crate panics while holding one of its locks (user code, which may panic, always
+/// runs outside them, under `catch_unwind`), so a poisoned lock still guards consistent data.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Spins or yields once inside a short wait loop.
+pub(crate) fn spin_once() {
+    #[cfg(not(loom))]
+    std::hint::spin_loop();
+    #[cfg(loom)]
+    loom::thread::yield_now();
+}
+
+/// Loom-visible stand-ins for `crossbeam_deque`'s `Worker`, `Stealer` and `Injector`.
+///
+/// Each deque is one `loom::sync::Mutex<VecDeque<T>>`: loom then explores the interleavings of
+/// pushes, pops and steals at the granularity of whole operations, which is what the scheduler's
+/// protocols (parking, shutdown, cancellation) depend on.
+#[cfg(loom)]
+pub(crate) mod loom_deque {
+    use loom::sync::Mutex;
+    use std::collections::VecDeque;
+    use std::sync::Arc;
+
+    /// The outcome of a steal, as in `crossbeam_deque::Steal`.
+    pub(crate) enum Steal<T> {
+        Empty,
+        Success(T),
+        #[allow(dead_code)]
+        Retry,
+    }
+
+    /// The owner's end of a deque.
+    pub(crate) struct Worker<T> {
+        queue: Arc<Mutex<VecDeque<T>>>,
+        lifo: bool,
+    }
+
+    /// A thief's end of a deque.
+    pub(crate) struct Stealer<T> {
+        queue: Arc<Mutex<VecDeque<T>>>,
+    }
+
+    /// The global FIFO queue.
+    pub(crate) struct Injector<T> {
+        queue: Mutex<VecDeque<T>>,
+    }
+
+    impl<T> Worker<T> {
+        pub(crate) fn new_lifo() -> Self {
+            Worker { queue: Arc::new(Mutex::new(VecDeque::new())), lifo: true }
+        }
+        pub(crate) fn new_fifo() -> Self {
+            Worker { queue: Arc::new(Mutex::new(VecDeque::new())), lifo: false }
+        }
+        pub(crate) fn stealer(&self) -> Stealer<T> {
+            Stealer { queue: self.queue.clone() }
+        }
+        pub(crate) fn push(&self, task: T) {
+            self.queue.lock().unwrap().push_back(task);
+        }
+        pub(crate) fn pop(&self) -> Option<T> {
+            let mut queue = self.queue.lock().unwrap();
+            if self.lifo { queue.pop_back() } else { queue.pop_front() }
+        }
+        #[allow(dead_code)]
+        pub(crate) fn is_empty(&self) -> bool {
+            self.queue.lock().unwrap().is_empty()
+        }
+    }
+
+    impl<T> Stealer<T> {
+        pub(crate) fn steal(&self) -> Steal<T> {
+            match self.queue.lock().unwrap().pop_front() {
+                Some(task) => Steal::Success(task),
+                None => Steal::Empty,
+            }
+        }
+        pub(crate) fn is_empty(&self) -> bool {
+            self.queue.lock().unwrap().is_empty()
+        }
+    }
+
+    impl<T> Clone for Stealer<T> {
+        fn clone(&self) -> Self {
+            Stealer { queue: self.queue.clone() }
+        }
+    }
+
+    impl<T> Injector<T> {
+        pub(crate) fn new() -> Self {
+            Injector { queue: Mutex::new(VecDeque::new()) }
+        }
+        pub(crate) fn push(&self, task: T) {
+            self.queue.lock().unwrap().push_back(task);
+        }
+        pub(crate) fn steal(&self) -> Steal<T> {
+            match self.queue.lock().unwrap().pop_front() {
+                Some(task) => Steal::Success(task),
+                None => Steal::Empty,
+            }
+        }
+        /// Takes one task to run and moves at most one more into `dest` (a small batch keeps
+        /// the state space small).
+        pub(crate) fn steal_batch_and_pop(&self, dest: &Worker<T>) -> Steal<T> {
+            let mut queue = self.queue.lock().unwrap();
+            match queue.pop_front() {
+                Some(task) => {
+                    if let Some(extra) = queue.pop_front() {
+                        dest.push(extra);
+                    }
+                    Steal::Success(task)
+                }
+                None => Steal::Empty,
+            }
+        }
+        pub(crate) fn is_empty(&self) -> bool {
+            self.queue.lock().unwrap().is_empty()
+        }
+    }
+}
+
+#[cfg(not(loom))]
+pub(crate) use std::thread_local;
+
+#[cfg(loom)]
+pub(crate) use loom::thread_local;

@@ -1,0 +1,300 @@
+//! `ThreadPoolExecutor`: Python's thread pool, on either scheduler.
+//!
+//! The public types here are thin: the executor holds a type-erased [`pool::PoolOps`], so the
+//! same `ThreadPoolExecutor` type runs on the work-stealing scheduler or on the shared queue,
+//! chosen at build time ([`SchedulerKind`]), and every test and benchmark compares like with like.
+
+pub(crate) mod pool;
+pub(crate) mod worker;
+
+use std::fmt;
+
+use crate::error::{BuildError, SubmitError};
+use crate::executor::{MapIter, MapOptions, Slot};
+use crate::future::{Future, TaskCell};
+use crate::scheduler::{LocalOrder, SchedulerConfig, SchedulerKind, SharedQueue, WorkStealing};
+use crate::stats::PoolStats;
+use crate::sync::Arc;
+
+use self::pool::{Initializer, Pool, PoolConfig, PoolOps};
+
+/// Python's default `max_workers`: `min(32, cpus + 4)`.
+pub fn default_max_workers() -> usize {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    (cpus + 4).min(32)
+}
+
+/// A pool of worker threads running submitted closures (Python's
+/// `concurrent.futures.ThreadPoolExecutor`).
+///
+/// Dropping it is leaving Python's `with` block: `shutdown(wait = true)`, so every accepted task
+/// has run (or was cancelled) when the drop returns. Use [`handle`](Self::handle) to submit from
+/// inside tasks.
+///
+/// ```
+/// use stealpool::ThreadPoolExecutor;
+///
+/// let pool = ThreadPoolExecutor::new(3)?;
+/// let future = pool.submit(|| 2 * 21)?;
+/// assert_eq!(*future.result()?, 42);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct ThreadPoolExecutor {
+    handle: PoolHandle,
+}
+
+/// A cloneable reference to a pool, for submitting from tasks and other threads. Unlike the
+/// [`ThreadPoolExecutor`], dropping a handle does not shut the pool down.
+#[derive(Clone)]
+pub struct PoolHandle {
+    ops: Arc<dyn PoolOps>,
+}
+
+impl ThreadPoolExecutor {
+    /// A pool of at most `max_workers` threads on the default (work-stealing) scheduler.
+    /// Zero is an error ([`BuildError::ZeroWorkers`]).
+    pub fn new(max_workers: usize) -> Result<Self, BuildError> {
+        Self::builder().max_workers(max_workers).build()
+    }
+
+    /// A builder for the other options (thread names, initializer, scheduler).
+    pub fn builder() -> ThreadPoolBuilder {
+        ThreadPoolBuilder::default()
+    }
+
+    /// A cloneable handle that submits to this pool without owning it.
+    pub fn handle(&self) -> PoolHandle {
+        self.handle.clone()
+    }
+
+    /// Schedules `task` and returns its future; `Err(SubmitError::Shutdown)` after shutdown,
+    /// `Err(SubmitError::Broken)` if an initializer panicked.
+    pub fn submit<T, F>(&self, task: F) -> Result<Future<T>, SubmitError>
+    where
+        T: Send + Sync + 'static,
+        F: FnOnce() -> T + Send + 'static,
+    {
+        self.handle.submit(task)
+    }
+
+    /// `function` over `inputs`, in input order, lazily (see [`PoolHandle::map_with`]).
+    pub fn map<'a, A, T, F, I>(&self, function: F, inputs: I) -> Result<MapIter<'a, T>, SubmitError>
+    where
+        A: Send + 'static,
+        T: Send + 'static,
+        F: Fn(A) -> T + Send + Sync + 'static,
+        I: IntoIterator<Item = A>,
+        I::IntoIter: 'a,
+    {
+        self.handle.map_with(function, inputs, MapOptions::new())
+    }
+
+    /// `map` with a timeout, a bounded look-ahead (`buffersize`) or a `chunksize`.
+    pub fn map_with<'a, A, T, F, I>(
+        &self,
+        function: F,
+        inputs: I,
+        options: MapOptions,
+    ) -> Result<MapIter<'a, T>, SubmitError>
+    where
+        A: Send + 'static,
+        T: Send + 'static,
+        F: Fn(A) -> T + Send + Sync + 'static,
+        I: IntoIterator<Item = A>,
+        I::IntoIter: 'a,
+    {
+        self.handle.map_with(function, inputs, options)
+    }
+
+    /// Stops accepting tasks. With `wait`, returns only when every accepted task has run or been
+    /// cancelled and the threads have exited; with `cancel_futures`, cancels every queued task
+    /// first. Idempotent, and callable from inside a task of this pool (that task helps run
+    /// what is queued, then waits for the other workers, not for itself).
+    pub fn shutdown(&self, wait: bool, cancel_futures: bool) {
+        self.handle.shutdown(wait, cancel_futures);
+    }
+
+    /// The pool's counters (see [`PoolStats`]).
+    pub fn stats(&self) -> PoolStats {
+        self.handle.stats()
+    }
+
+    /// The maximum number of worker threads.
+    pub fn max_workers(&self) -> usize {
+        self.handle.ops.max_workers()
+    }
+
+    /// Worker threads started so far (threads start lazily, up to `max_workers`).
+    pub fn threads_started(&self) -> usize {
+        self.handle.ops.threads_started()
+    }
+}
+
+impl Default for ThreadPoolExecutor {
+    /// Python's default: `min(32, cpus + 4)` workers on the work-stealing scheduler.
+    fn default() -> Self {
+        Self::builder().build().expect("the default configuration is valid")
+    }
+}
+
+impl Drop for ThreadPoolExecutor {
+    fn drop(&mut self) {
+        self.handle.shutdown(true, false);
+    }
+}
+
+impl fmt::Debug for ThreadPoolExecutor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ThreadPoolExecutor").field("max_workers", &self.max_workers()).finish_non_exhaustive()
+    }
+}
+
+impl PoolHandle {
+    /// See [`ThreadPoolExecutor::submit`].
+    pub fn submit<T, F>(&self, task: F) -> Result<Future<T>, SubmitError>
+    where
+        T: Send + Sync + 'static,
+        F: FnOnce() -> T + Send + 'static,
+    {
+        let (cell, future) = TaskCell::new(self.ops.id(), task);
+        self.ops.submit_task(cell)?;
+        Ok(future)
+    }
+
+    /// See [`ThreadPoolExecutor::map`].
+    pub fn map<'a, A, T, F, I>(&self, function: F, inputs: I) -> Result<MapIter<'a, T>, SubmitError>
+    where
+        A: Send + 'static,
+        T: Send + 'static,
+        F: Fn(A) -> T + Send + Sync + 'static,
+        I: IntoIterator<Item = A>,
+        I::IntoIter: 'a,
+    {
+        self.map_with(function, inputs, MapOptions::new())
+    }
+
+    /// Applies `function` to every input on the pool. Results come in input order, lazily;
+    /// the first error (a panic, the timeout) is yielded at its item and ends the iteration;
+    /// dropping the iterator cancels the items that have not started.
+    pub fn map_with<'a, A, T, F, I>(
+        &self,
+        function: F,
+        inputs: I,
+        options: MapOptions,
+    ) -> Result<MapIter<'a, T>, SubmitError>
+    where
+        A: Send + 'static,
+        T: Send + 'static,
+        F: Fn(A) -> T + Send + Sync + 'static,
+        I: IntoIterator<Item = A>,
+        I::IntoIter: 'a,
+    {
+        let function = Arc::new(function);
+        let mut inputs = inputs.into_iter();
+        let handle = self.clone();
+        let submit_next = Box::new(move || {
+            let input = inputs.next()?;
+            let function = function.clone();
+            Some(handle.submit(move || -> Slot<T> { std::sync::Mutex::new(Some(function(input))) }))
+        });
+        MapIter::start(submit_next, options)
+    }
+
+    /// See [`ThreadPoolExecutor::shutdown`].
+    pub fn shutdown(&self, wait: bool, cancel_futures: bool) {
+        self.ops.shutdown(wait, cancel_futures);
+    }
+
+    /// See [`ThreadPoolExecutor::stats`].
+    pub fn stats(&self) -> PoolStats {
+        self.ops.stats()
+    }
+}
+
+impl fmt::Debug for PoolHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PoolHandle").field("pool_id", &self.ops.id()).finish()
+    }
+}
+
+/// Builds a [`ThreadPoolExecutor`] (Python's keyword arguments).
+#[derive(Clone, Default)]
+pub struct ThreadPoolBuilder {
+    max_workers: Option<usize>,
+    thread_name_prefix: Option<String>,
+    initializer: Option<Initializer>,
+    scheduler: SchedulerKind,
+    local_order: LocalOrder,
+    stack_size: Option<usize>,
+}
+
+impl ThreadPoolBuilder {
+    /// At most this many threads (default `min(32, cpus + 4)`; zero is an error at `build`).
+    pub fn max_workers(mut self, max_workers: usize) -> Self {
+        self.max_workers = Some(max_workers);
+        self
+    }
+
+    /// Threads are named `{prefix}_{index}` (default `ThreadPoolExecutor-{pool id}`).
+    pub fn thread_name_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.thread_name_prefix = Some(prefix.into());
+        self
+    }
+
+    /// Runs on each worker thread as it starts (Python's `initializer`; capture what would be
+    /// `initargs`). If it panics the pool becomes broken: pending futures fail with
+    /// `FutureError::Broken` and later submits are refused with `SubmitError::Broken`.
+    pub fn initializer(mut self, initializer: impl Fn() + Send + Sync + 'static) -> Self {
+        self.initializer = Some(Arc::new(initializer));
+        self
+    }
+
+    /// The scheduler (default: work stealing).
+    pub fn scheduler(mut self, kind: SchedulerKind) -> Self {
+        self.scheduler = kind;
+        self
+    }
+
+    /// Which end of its own deque a work-stealing worker pops (default LIFO).
+    pub fn local_order(mut self, order: LocalOrder) -> Self {
+        self.local_order = order;
+        self
+    }
+
+    /// Stack size of the worker threads (default: the platform's).
+    pub fn stack_size(mut self, bytes: usize) -> Self {
+        self.stack_size = Some(bytes);
+        self
+    }
+
+    /// Builds the pool; no thread starts before the first submit.
+    pub fn build(self) -> Result<ThreadPoolExecutor, BuildError> {
+        let max_workers = self.max_workers.unwrap_or_else(default_max_workers);
+        if max_workers == 0 {
+            return Err(BuildError::ZeroWorkers);
+        }
+        let scheduler_config = SchedulerConfig { workers: max_workers, local_order: self.local_order };
+        let config = PoolConfig {
+            max_workers,
+            thread_name_prefix: self.thread_name_prefix,
+            initializer: self.initializer,
+            stack_size: self.stack_size,
+        };
+        let ops: Arc<dyn PoolOps> = match self.scheduler {
+            SchedulerKind::WorkStealing => Pool::<WorkStealing>::new(config, scheduler_config),
+            SchedulerKind::SharedQueue => Pool::<SharedQueue>::new(config, scheduler_config),
+        };
+        Ok(ThreadPoolExecutor { handle: PoolHandle { ops } })
+    }
+}
+
+impl fmt::Debug for ThreadPoolBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ThreadPoolBuilder")
+            .field("max_workers", &self.max_workers)
+            .field("thread_name_prefix", &self.thread_name_prefix)
+            .field("scheduler", &self.scheduler)
+            .field("local_order", &self.local_order)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,312 @@
+//! The pool core: lifecycle, submission, worker threads and shutdown, generic over the
+//! scheduler and erased behind [`PoolOps`] so that the public executor is not generic.
+//!
+//! # Lifecycle word
+//!
+//! One `AtomicUsize` holds two flags and the number of submissions in flight:
+//! `CLOSED` (shutdown called), `BROKEN` (an initializer panicked), and `SUBMITTING * n`.
+//! A submit increments the count, and only if neither flag was set pushes its task, then
+//! decrements. Shutdown sets `CLOSED` and waits until the count is zero. Both sides use `SeqCst`
+//! read-modify-writes on the same word, so they are totally ordered: a submit that saw no flag
+//! finishes its push before shutdown stops waiting, and every later submit sees the flag. Hence:
+//! a submit that returned `Ok` is queued before shutdown proceeds, and after `shutdown` returns no
+//! submit succeeds.
+//!
+//! # Shutdown protocol
+//!
+//! 1. Set `CLOSED`; wait until no submission is in flight (the queues are now final, except for
+//!    tasks the running tasks can no longer add: their submits fail too).
+//! 2. With `cancel_futures`, drain the queues and cancel every drained task.
+//! 3. Wake every worker. A worker exits when it finds no task *and* the pool is closed with no
+//!    submission in flight; it checks the queues once more after seeing that, so a task queued
+//!    just before the close is still run.
+//! 4. With `wait`, block until every worker has exited (a worker calling shutdown from inside a
+//!    task first helps run what is still queued, then waits for the others), then join them.
+
+use std::sync::{OnceLock, Weak};
+use std::time::Instant;
+
+use crate::blocking::{self, WorkerContext};
+use crate::error::{FutureError, SubmitError};
+use crate::future::RunResult;
+use crate::scheduler::{Scheduler, SchedulerConfig, Task};
+use crate::stats::{PoolStats, WorkerCounters, bump};
+use crate::sync::{Arc, AtomicU64, AtomicUsize, Condvar, Mutex, Ordering, lock, spin_once, thread};
+use crate::thread_pool::worker::{self, WorkerCtx};
+
+const CLOSED: usize = 1;
+const BROKEN: usize = 2;
+const SUBMITTING: usize = 4;
+
+/// What worker threads run first (Python's `initializer`).
+pub(crate) type Initializer = Arc<dyn Fn() + Send + Sync>;
+
+/// Settings fixed at build time.
+pub(crate) struct PoolConfig {
+    pub(crate) max_workers: usize,
+    /// `None`: `ThreadPoolExecutor-{pool id}`, as CPython names its threads.
+    pub(crate) thread_name_prefix: Option<String>,
+    pub(crate) initializer: Option<Initializer>,
+    pub(crate) stack_size: Option<usize>,
+}
+
+/// The object-safe face of a [`Pool`] that the public executor holds.
+pub(crate) trait PoolOps: Send + Sync {
+    fn id(&self) -> usize;
+    fn submit_task(&self, task: Task) -> Result<(), SubmitError>;
+    fn shutdown(&self, wait: bool, cancel_futures: bool);
+    fn stats(&self) -> PoolStats;
+    fn max_workers(&self) -> usize;
+    fn threads_started(&self) -> usize;
+}
+
+/// Worker threads' bookkeeping.
+struct Threads {
+    handles: Vec<thread::JoinHandle<()>>,
+    /// Workers started and not yet exited.
+    live: usize,
+}
+
+pub(crate) struct Pool<S: Scheduler> {
+    id: usize,
+    this: Weak<Pool<S>>,
+    pub(crate) scheduler: S,
+    lifecycle: AtomicUsize,
+    broken_reason: OnceLock<String>,
+    config: PoolConfig,
+    thread_name_prefix: String,
+    threads: Mutex<Threads>,
+    all_exited: Condvar,
+    /// Worker slots handed out (threads started), at most `max_workers`.
+    spawned: AtomicUsize,
+    pub(crate) counters: Arc<WorkerCounters>,
+    submitted_external: AtomicU64,
+    drained: AtomicU64,
+}
+
+/// Pool ids start at 1; 0 is `future::NO_POOL`.
+fn next_pool_id() -> usize {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
+impl<S: Scheduler> Pool<S> {
+    pub(crate) fn new(config: PoolConfig, scheduler_config: SchedulerConfig) -> Arc<Self> {
+        let counters = Arc::new(WorkerCounters::new(config.max_workers));
+        let id = next_pool_id();
+        let thread_name_prefix =
+            config.thread_name_prefix.clone().unwrap_or_else(|| format!("ThreadPoolExecutor-{id}"));
+        Arc::new_cyclic(|this| Pool {
+            id,
+            thread_name_prefix,
+            this: this.clone(),
+            scheduler: S::new(scheduler_config, counters.clone()),
+            lifecycle: AtomicUsize::new(0),
+            broken_reason: OnceLock::new(),
+            config,
+            threads: Mutex::new(Threads { handles: Vec::new(), live: 0 }),
+            all_exited: Condvar::new(),
+            spawned: AtomicUsize::new(0),
+            counters,
+            submitted_external: AtomicU64::new(0),
+            drained: AtomicU64::new(0),
+        })
+    }
+
+    pub(crate) fn pool_id(&self) -> usize {
+        self.id
+    }
+
+    /// The worker context of the calling thread, if it is a worker of this pool.
+    fn own_worker(&self) -> Option<std::rc::Rc<dyn WorkerContext>> {
+        blocking::current_worker().filter(|context| context.pool_id() == self.id)
+    }
+
+    /// True once the pool is closed and no submission is in flight: the queues only shrink.
+    pub(crate) fn quiescent(&self) -> bool {
+        let word = self.lifecycle.load(Ordering::SeqCst);
+        word & CLOSED != 0 && word < SUBMITTING
+    }
+
+    pub(crate) fn is_broken(&self) -> bool {
+        self.lifecycle.load(Ordering::Acquire) & BROKEN != 0
+    }
+
+    fn refusal(&self, word: usize) -> SubmitError {
+        if word & BROKEN != 0 {
+            SubmitError::Broken(self.broken_reason.get().cloned().unwrap_or_default())
+        } else {
+            SubmitError::Shutdown
+        }
+    }
+
+    /// Spins until no submission is in flight (each lasts one queue push).
+    fn wait_for_submitters(&self) {
+        while self.lifecycle.load(Ordering::SeqCst) >= SUBMITTING {
+            spin_once();
+            thread::yield_now();
+        }
+    }
+
+    /// Runs one dequeued task on this worker, counting it.
+    pub(crate) fn run_task(&self, worker: usize, task: Task) {
+        let counters = self.counters.of(worker);
+        if self.is_broken()
+            && task.clone().fail(FutureError::Broken(self.broken_reason.get().cloned().unwrap_or_default()))
+        {
+            bump(&counters.tasks_skipped);
+            return;
+        }
+        match blocking::run_on_growable_stack(|| task.run()) {
+            RunResult::Ran => bump(&counters.tasks_run),
+            RunResult::Cancelled => bump(&counters.tasks_skipped),
+            RunResult::RanElsewhere => {}
+        }
+    }
+
+    /// Marks the pool broken (an initializer panicked), refuses new submissions and fails
+    /// every queued task with [`FutureError::Broken`].
+    pub(crate) fn break_pool(&self, reason: String) {
+        let _ = self.broken_reason.set(reason);
+        self.lifecycle.fetch_or(BROKEN, Ordering::SeqCst);
+        self.wait_for_submitters();
+        let reason = self.broken_reason.get().cloned().unwrap_or_default();
+        for task in self.scheduler.drain() {
+            if task.clone().fail(FutureError::Broken(reason.clone())) {
+                self.drained.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        self.scheduler.wake_all();
+    }
+
+    /// Starts another worker thread if none is idle and a slot is free (threads start lazily,
+    /// as in CPython: only when no idle worker could take the new task).
+    fn start_worker_if_needed(&self) {
+        if self.spawned.load(Ordering::Relaxed) >= self.config.max_workers
+            || self.scheduler.idle_workers() > 0
+        {
+            return;
+        }
+        let mut threads = lock(&self.threads);
+        let index = self.spawned.load(Ordering::Relaxed);
+        if index >= self.config.max_workers {
+            return;
+        }
+        let Some(pool) = self.this.upgrade() else { return };
+        let mut builder = thread::Builder::new().name(format!("{}_{}", self.thread_name_prefix, index));
+        if let Some(size) = self.config.stack_size {
+            builder = builder.stack_size(size);
+        }
+        match builder.spawn(move || worker::main(pool, index)) {
+            Ok(handle) => {
+                self.spawned.store(index + 1, Ordering::Relaxed);
+                threads.live += 1;
+                threads.handles.push(handle);
+            }
+            Err(error) => {
+                let none_running = threads.live == 0;
+                drop(threads);
+                if none_running {
+                    self.break_pool(format!("could not start a worker thread: {error}"));
+                }
+            }
+        }
+    }
+
+    /// Called by each worker as it exits (also when it unwinds).
+    pub(crate) fn worker_exited(&self) {
+        let mut threads = lock(&self.threads);
+        threads.live -= 1;
+        drop(threads);
+        self.all_exited.notify_all();
+    }
+
+    /// Blocks until at most `remaining` workers are alive.
+    fn wait_for_workers(&self, remaining: usize) {
+        let mut threads = lock(&self.threads);
+        while threads.live > remaining {
+            threads = self.all_exited.wait(threads).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    pub(crate) fn initializer(&self) -> Option<&Initializer> {
+        self.config.initializer.as_ref()
+    }
+}
+
+impl<S: Scheduler> PoolOps for Pool<S> {
+    fn id(&self) -> usize {
+        self.id
+    }
+
+    fn submit_task(&self, task: Task) -> Result<(), SubmitError> {
+        let word = self.lifecycle.fetch_add(SUBMITTING, Ordering::SeqCst);
+        if word & (CLOSED | BROKEN) != 0 {
+            self.lifecycle.fetch_sub(SUBMITTING, Ordering::SeqCst);
+            return Err(self.refusal(word));
+        }
+        match self.own_worker() {
+            Some(context) => {
+                let context = context.as_any().downcast_ref::<WorkerCtx<S>>().expect("a worker of this pool");
+                bump(&self.counters.of(context.index).tasks_submitted);
+                self.scheduler.push_local(&context.local, task);
+            }
+            None => {
+                self.submitted_external.fetch_add(1, Ordering::Relaxed);
+                self.scheduler.push_external(task);
+            }
+        }
+        self.start_worker_if_needed();
+        // Release the in-flight count last: shutdown waits for it (see the module doc).
+        self.lifecycle.fetch_sub(SUBMITTING, Ordering::SeqCst);
+        Ok(())
+    }
+
+    fn shutdown(&self, wait: bool, cancel_futures: bool) {
+        // 1. Close, then wait out the submissions in flight.
+        self.lifecycle.fetch_or(CLOSED, Ordering::SeqCst);
+        self.wait_for_submitters();
+        // 2. Cancel what is queued.
+        if cancel_futures {
+            for task in self.scheduler.drain() {
+                if task.cancel() {
+                    self.drained.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }
+        // 3. Wake everyone to notice the close.
+        self.scheduler.wake_all();
+        if !wait {
+            return;
+        }
+        // 4. Wait for the workers; a worker of this pool helps first and does not wait for itself.
+        let own = self.own_worker();
+        if let Some(context) = &own {
+            context.help_until(&|| !self.scheduler.has_queued(), None::<Instant>);
+        }
+        self.wait_for_workers(usize::from(own.is_some()));
+        let handles = std::mem::take(&mut lock(&self.threads).handles);
+        let me = thread::current().id();
+        for handle in handles {
+            if handle.thread().id() != me {
+                // A worker never panics out of its loop (tasks run under catch_unwind).
+                let _ = handle.join();
+            }
+        }
+    }
+
+    fn stats(&self) -> PoolStats {
+        let workers = self.counters.snapshot();
+        let submitted = self.submitted_external.load(Ordering::Relaxed)
+            + workers.iter().map(|worker| worker.tasks_submitted).sum::<u64>();
+        PoolStats { workers, submitted, drained: self.drained.load(Ordering::Relaxed) }
+    }
+
+    fn max_workers(&self) -> usize {
+        self.config.max_workers
+    }
+
+    fn threads_started(&self) -> usize {
+        self.spawned.load(Ordering::Relaxed)
+    }
+}

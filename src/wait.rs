@@ -1,0 +1,295 @@
+//! `wait` and `as_completed`: blocking on many futures at once, of any result types.
+//!
+//! Both follow CPython's design (a waiter object installed on every pending future), without its
+//! polling-free-but-late cancel notification: a cancel wakes them at once (see
+//! [`crate::future`]). A [`Collector`] is registered with each pending future under a token (the
+//! future's index); completions push their token and wake the blocked thread. Nothing polls: the
+//! thread sleeps on its parker (or helps its pool, on a worker thread) until a token arrives.
+//!
+//! Duplicates are handled as Python handles them (`set(fs)`): each distinct future is waited on,
+//! returned and yielded once, at the position of its first occurrence.
+
+use std::collections::{HashSet, VecDeque};
+use std::time::{Duration, Instant};
+
+use crate::blocking::{self, Blocker, Notify};
+use crate::error::FutureError;
+use crate::future::{AnyFuture, Erased, Future};
+use crate::sync::{Arc, Mutex, lock};
+
+/// Anything `wait` and `as_completed` accept: a [`Future`] of any type, a reference to one, or
+/// an [`AnyFuture`].
+pub trait Waitable {
+    #[doc(hidden)]
+    fn erased_future(&self) -> &dyn Erased;
+}
+
+impl<T: Send + Sync + 'static> Waitable for Future<T> {
+    fn erased_future(&self) -> &dyn Erased {
+        self.erased()
+    }
+}
+
+impl Waitable for AnyFuture {
+    fn erased_future(&self) -> &dyn Erased {
+        self.erased()
+    }
+}
+
+impl<W: Waitable + ?Sized> Waitable for &W {
+    fn erased_future(&self) -> &dyn Erased {
+        (**self).erased_future()
+    }
+}
+
+/// When [`wait`] returns (Python's `FIRST_COMPLETED`, `FIRST_EXCEPTION`, `ALL_COMPLETED`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum ReturnWhen {
+    /// As soon as any future finishes or is cancelled.
+    FirstCompleted,
+    /// As soon as any future finishes by panicking (or failing); if none does, when all are done.
+    FirstException,
+    /// When every future is done.
+    #[default]
+    AllCompleted,
+}
+
+/// Receives completions of many futures and wakes whichever thread currently waits on them.
+struct Collector {
+    state: Mutex<CollectorState>,
+}
+
+struct CollectorState {
+    /// Tokens (indices) of the futures that completed, in completion order.
+    completed: VecDeque<usize>,
+    /// The blocked thread, if one is blocked.
+    waiter: Option<Arc<dyn Notify>>,
+}
+
+impl Collector {
+    fn new() -> Arc<Self> {
+        Arc::new(Collector { state: Mutex::new(CollectorState { completed: VecDeque::new(), waiter: None }) })
+    }
+
+    fn set_waiter(&self, waiter: Option<Arc<dyn Notify>>) {
+        lock(&self.state).waiter = waiter;
+    }
+
+    fn pop(&self) -> Option<usize> {
+        lock(&self.state).completed.pop_front()
+    }
+
+    fn is_empty(&self) -> bool {
+        lock(&self.state).completed.is_empty()
+    }
+}
+
+impl Notify for Collector {
+    fn notify(&self, token: usize) {
+        // Push and read the waiter under one lock: a waiter installed before this push is woken,
+        // one installed after sees the token when it checks (no lost wake-up).
+        let waiter = {
+            let mut state = lock(&self.state);
+            state.completed.push_back(token);
+            state.waiter.clone()
+        };
+        if let Some(waiter) = waiter {
+            waiter.notify(token);
+        }
+    }
+}
+
+/// Registrations of one collector with many futures, removed on drop so that a long-lived
+/// future does not keep a finished wait's collector alive.
+struct Registrations {
+    entries: Vec<(usize, u64)>,
+}
+
+impl Registrations {
+    fn remove<W: Waitable>(&mut self, futures: &[W]) {
+        for (index, id) in self.entries.drain(..) {
+            futures[index].erased_future().unregister(id);
+        }
+    }
+}
+
+/// Keeps the first occurrence of each distinct future.
+fn distinct<W: Waitable>(futures: impl IntoIterator<Item = W>) -> Vec<W> {
+    let mut seen = HashSet::new();
+    futures.into_iter().filter(|future| seen.insert(future.erased_future().identity())).collect()
+}
+
+fn is_done(future: &dyn Erased) -> bool {
+    future.state() >= crate::future::FINISHED
+}
+
+fn owns_work<W: Waitable>(futures: &[W]) -> impl Fn(usize) -> bool + '_ {
+    move |pool_id| futures.iter().any(|future| future.erased_future().pool_id() == pool_id)
+}
+
+/// Waits for the futures according to `return_when`, at most `timeout` (`None`: no limit).
+///
+/// Returns `(done, not_done)`, each in the order of the input, duplicates removed, like
+/// Python's pair of sets. A timeout is not an error: the futures still pending are in
+/// `not_done`. Accepts futures of different result types through [`Waitable`].
+pub fn wait<W: Waitable>(
+    futures: impl IntoIterator<Item = W>,
+    timeout: Option<Duration>,
+    return_when: ReturnWhen,
+) -> (Vec<W>, Vec<W>) {
+    let deadline = blocking::deadline_after(timeout);
+    let futures = distinct(futures);
+    wait_distinct(&futures, deadline, return_when);
+    futures.into_iter().partition(|future| is_done(future.erased_future()))
+}
+
+fn condition_holds<W: Waitable>(futures: &[W], return_when: ReturnWhen) -> bool {
+    let mut done = futures.iter().map(|future| future.erased_future()).filter(|future| is_done(*future));
+    match return_when {
+        ReturnWhen::FirstCompleted => done.next().is_some() || futures.is_empty(),
+        ReturnWhen::FirstException => {
+            done.any(|future| future.raised()) || futures.iter().all(|f| is_done(f.erased_future()))
+        }
+        ReturnWhen::AllCompleted => futures.iter().all(|f| is_done(f.erased_future())),
+    }
+}
+
+fn wait_distinct<W: Waitable>(futures: &[W], deadline: Option<Instant>, return_when: ReturnWhen) {
+    if condition_holds(futures, return_when) || blocking::expired(deadline) {
+        return;
+    }
+    let collector = Collector::new();
+    let mut registrations = Registrations { entries: Vec::new() };
+    let mut pending = 0;
+    for (index, future) in futures.iter().enumerate() {
+        if let Some(id) = future.erased_future().register(collector.clone(), index) {
+            registrations.entries.push((index, id));
+            pending += 1;
+        }
+    }
+    let blocker = Blocker::new(owns_work(futures));
+    collector.set_waiter(Some(blocker.notifier()));
+    // Count completions as they arrive instead of rescanning every future on each wake-up, so
+    // waiting for all of n futures costs O(n), not O(n^2).
+    let completed = std::cell::Cell::new(0usize);
+    let raised = std::cell::Cell::new(false);
+    let ready = || {
+        while let Some(index) = collector.pop() {
+            completed.set(completed.get() + 1);
+            if futures[index].erased_future().raised() {
+                raised.set(true);
+            }
+        }
+        match return_when {
+            ReturnWhen::FirstCompleted => completed.get() > 0,
+            ReturnWhen::FirstException => raised.get() || completed.get() == pending,
+            ReturnWhen::AllCompleted => completed.get() == pending,
+        }
+    };
+    // Registration skipped the futures already done, so `pending` counts exactly the tokens
+    // that will arrive.
+    blocker.block_until(&ready, deadline);
+    collector.set_waiter(None);
+    registrations.remove(futures);
+}
+
+/// Yields the futures as they complete: those already done first (in input order), then each
+/// as it finishes or is cancelled. Each distinct future is yielded once.
+///
+/// If `timeout` (counted from this call) runs out first, the iterator yields one
+/// `Err(FutureError::Timeout)` and ends, like Python raising `TimeoutError` from the loop.
+pub fn as_completed<W: Waitable>(
+    futures: impl IntoIterator<Item = W>,
+    timeout: Option<Duration>,
+) -> AsCompleted<W> {
+    let deadline = blocking::deadline_after(timeout);
+    let futures = distinct(futures);
+    let collector = Collector::new();
+    let mut ready = VecDeque::new();
+    let mut registrations = Registrations { entries: Vec::new() };
+    for (index, future) in futures.iter().enumerate() {
+        match future.erased_future().register(collector.clone(), index) {
+            Some(id) => registrations.entries.push((index, id)),
+            None => ready.push_back(index),
+        }
+    }
+    let remaining = futures.len();
+    AsCompleted {
+        futures: futures.into_iter().map(Some).collect(),
+        ready,
+        collector,
+        registrations,
+        remaining,
+        deadline,
+    }
+}
+
+/// The iterator returned by [`as_completed`].
+pub struct AsCompleted<W: Waitable> {
+    futures: Vec<Option<W>>,
+    /// Futures found done at the call, yielded first.
+    ready: VecDeque<usize>,
+    collector: Arc<Collector>,
+    registrations: Registrations,
+    /// Futures not yet yielded; 0 once finished or timed out.
+    remaining: usize,
+    deadline: Option<Instant>,
+}
+
+impl<W: Waitable> AsCompleted<W> {
+    fn take(&mut self, index: usize) -> Option<Result<W, FutureError>> {
+        self.remaining -= 1;
+        let future = self.futures[index].take().expect("each future completes once");
+        Some(Ok(future))
+    }
+
+    fn unregister_all(&mut self) {
+        for (index, id) in self.registrations.entries.drain(..) {
+            if let Some(future) = &self.futures[index] {
+                future.erased_future().unregister(id);
+            }
+        }
+    }
+}
+
+impl<W: Waitable> Iterator for AsCompleted<W> {
+    type Item = Result<W, FutureError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.remaining == 0 {
+            return None;
+        }
+        if let Some(index) = self.ready.pop_front() {
+            return self.take(index);
+        }
+        if let Some(index) = self.collector.pop() {
+            return self.take(index);
+        }
+        let pending: Vec<&W> = self.futures.iter().flatten().collect();
+        let blocker = Blocker::new(owns_work(&pending));
+        self.collector.set_waiter(Some(blocker.notifier()));
+        let collector = &self.collector;
+        blocker.block_until(&|| !collector.is_empty(), self.deadline);
+        self.collector.set_waiter(None);
+        match self.collector.pop() {
+            Some(index) => self.take(index),
+            None => {
+                self.remaining = 0;
+                self.unregister_all();
+                Some(Err(FutureError::Timeout))
+            }
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (0, Some(self.remaining + 1))
+    }
+}
+
+impl<W: Waitable> Drop for AsCompleted<W> {
+    fn drop(&mut self) {
+        self.unregister_all();
+    }
+}
+
+impl<W: Waitable> std::iter::FusedIterator for AsCompleted<W> {}

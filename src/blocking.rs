@@ -39,6 +39,8 @@ pub(crate) trait WorkerContext {
     fn notifier(&self) -> Arc<dyn Notify>;
     /// Runs queued tasks of the pool until `ready()` or `deadline`; returns `ready()`.
     fn help_until(&self, ready: &dyn Fn() -> bool, deadline: Option<Instant>) -> bool;
+    /// Runs queued tasks of the pool until none is left (a worker calling `shutdown(wait)`).
+    fn run_queued(&self);
     /// Counts a task this worker ran inline while waiting for it.
     fn record_inline_run(&self);
     /// Lets the pool recover its concrete context type.
@@ -66,6 +68,12 @@ pub(crate) struct WorkerGuard(());
 
 impl Drop for WorkerGuard {
     fn drop(&mut self) {
+        // A loom model that failed is torn down by unwinding its blocked threads after loom's
+        // runtime has stopped scheduling them: its thread-locals can no longer be reached.
+        #[cfg(loom)]
+        if std::thread::panicking() {
+            return;
+        }
         // `try_with`: the thread-local may already be gone while the thread exits.
         let _ = CURRENT_WORKER.try_with(|current| current.borrow_mut().take());
     }

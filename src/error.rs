@@ -120,6 +120,8 @@ pub enum BuildError {
     ZeroWorkers,
     /// The operating system refused to start a worker (thread or process).
     Spawn(std::io::Error),
+    /// An option is out of range or cannot be used here; the text says which and why.
+    InvalidConfig(String),
 }
 
 impl fmt::Display for BuildError {
@@ -127,6 +129,7 @@ impl fmt::Display for BuildError {
         match self {
             BuildError::ZeroWorkers => f.write_str("max_workers must be greater than 0"),
             BuildError::Spawn(err) => write!(f, "could not start a worker: {err}"),
+            BuildError::InvalidConfig(why) => write!(f, "invalid configuration: {why}"),
         }
     }
 }
@@ -135,7 +138,7 @@ impl std::error::Error for BuildError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             BuildError::Spawn(err) => Some(err),
-            BuildError::ZeroWorkers => None,
+            BuildError::ZeroWorkers | BuildError::InvalidConfig(_) => None,
         }
     }
 }

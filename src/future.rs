@@ -105,7 +105,22 @@ impl<T> Shared<T> {
     /// `AcqRel`: the winner must see everything the submitter wrote; the loser must see the
     /// cancellation.
     pub(crate) fn try_start(&self) -> bool {
+        #[cfg(loom)]
+        if crate::faults::injected(crate::faults::Fault::RacyStart) {
+            return crate::faults::check_then_act(&self.state, PENDING, RUNNING).is_ok();
+        }
         self.state.compare_exchange(PENDING, RUNNING, Ordering::AcqRel, Ordering::Acquire).is_ok()
+    }
+
+    /// `PENDING -> CANCELLED`; the state found if it was not pending.
+    ///
+    /// `AcqRel` on success publishes the cancel to the loser of the race (`try_start`).
+    fn try_cancel(&self) -> Result<u8, u8> {
+        #[cfg(loom)]
+        if crate::faults::injected(crate::faults::Fault::RacyCancel) {
+            return crate::faults::check_then_act(&self.state, PENDING, CANCELLED);
+        }
+        self.state.compare_exchange(PENDING, CANCELLED, Ordering::AcqRel, Ordering::Acquire)
     }
 
     /// Registers `notify` to be told (with `token`) when the future becomes done. Returns the
@@ -131,6 +146,19 @@ impl<T> Shared<T> {
 
     /// Stores the terminal `state` under the lock and takes the listeners out (invariant 3).
     fn terminate(&self, state: u8) -> Listeners<T> {
+        #[cfg(loom)]
+        if crate::faults::injected(crate::faults::Fault::StoreAfterUnlock) {
+            let taken = {
+                let mut listeners = lock(&self.listeners);
+                Listeners {
+                    next_id: 0,
+                    waiters: std::mem::take(&mut listeners.waiters),
+                    callbacks: std::mem::take(&mut listeners.callbacks),
+                }
+            };
+            self.state.store(state, Ordering::Release);
+            return taken;
+        }
         let mut listeners = lock(&self.listeners);
         self.state.store(state, Ordering::Release);
         Listeners {
@@ -196,6 +224,8 @@ pub trait Erased: Send + Sync + 'static {
     fn cancel(self: Arc<Self>) -> bool;
     /// Address of the shared allocation: the future's identity, for de-duplication.
     fn identity(&self) -> usize;
+    /// Fails the future with `Broken` unless it is done (its promise was dropped).
+    fn abandon(self: Arc<Self>);
 }
 
 impl<C: Core> Erased for C {
@@ -220,6 +250,18 @@ impl<C: Core> Erased for C {
     }
     fn identity(&self) -> usize {
         self.shared() as *const Shared<C::Output> as *const () as usize
+    }
+    fn abandon(self: Arc<Self>) {
+        let shared = self.shared();
+        if shared.is_done() {
+            return;
+        }
+        // Start it if pending (a concurrent cancel wins or loses on the state word), then fail
+        // it unless a completion won meanwhile (the `OnceLock` decides).
+        if shared.try_start() || shared.state() == RUNNING {
+            let reason = "the promise was dropped before it completed its future".to_owned();
+            let _ = finish(self, Outcome::Failed(FutureError::Broken(reason)));
+        }
     }
 }
 
@@ -476,6 +518,11 @@ impl<T: Send + Sync + 'static> Future<T> {
     /// already done, otherwise on the thread that completes or cancels it. Runs exactly once;
     /// a panicking callback is reported on stderr and ignored.
     pub fn add_done_callback(&self, callback: impl FnOnce(&Future<T>) + Send + 'static) {
+        #[cfg(loom)]
+        if crate::faults::injected(crate::faults::Fault::UnlockedCallbackCheck) && !self.shared().is_done() {
+            lock(&self.shared().listeners).callbacks.push(Box::new(callback));
+            return;
+        }
         {
             let mut listeners = lock(&self.shared().listeners);
             if !self.shared().is_done() {
@@ -498,8 +545,7 @@ impl<T: Send + Sync + 'static> Future<T> {
         }
         let listeners = {
             let mut listeners = lock(&shared.listeners);
-            // `AcqRel` on success publishes the cancel to the loser of the race (`try_start`).
-            match shared.state.compare_exchange(PENDING, CANCELLED, Ordering::AcqRel, Ordering::Acquire) {
+            match shared.try_cancel() {
                 Ok(_) => Listeners {
                     next_id: 0,
                     waiters: std::mem::take(&mut listeners.waiters),
@@ -586,8 +632,22 @@ impl fmt::Debug for AnyFuture {
 
 /// The completer half of a future (Python's `set_running_or_notify_cancel`, `set_result`,
 /// `set_exception`): lets other executors, and tests, drive a [`Future`] through every state.
+///
+/// Dropping a promise that has not completed its future fails the future with
+/// [`FutureError::Broken`], so that no waiter hangs on a result nobody can deliver any more.
 pub struct Promise<T> {
     cell: Arc<PromiseCell<T>>,
+    /// Fails the future if the promise is dropped before completing it.
+    _abandon: AbandonGuard,
+}
+
+/// See [`Promise`]: type-erased so that `Promise<T>` needs no bounds on `T`.
+struct AbandonGuard(Arc<dyn Erased>);
+
+impl Drop for AbandonGuard {
+    fn drop(&mut self) {
+        self.0.clone().abandon();
+    }
 }
 
 impl<T: Send + Sync + 'static> Promise<T> {
@@ -595,7 +655,7 @@ impl<T: Send + Sync + 'static> Promise<T> {
     pub fn new() -> (Promise<T>, Future<T>) {
         let cell = Arc::new(PromiseCell { shared: Shared::new(NO_POOL) });
         let future = Future { core: cell.clone() };
-        (Promise { cell }, future)
+        (Promise { _abandon: AbandonGuard(cell.clone()), cell }, future)
     }
 
     /// Another handle to the future this promise completes.

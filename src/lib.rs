@@ -41,8 +41,15 @@
 mod blocking;
 mod error;
 mod executor;
+#[cfg(loom)]
+mod faults;
 mod future;
+#[cfg(loom)]
+#[doc(hidden)]
+pub mod loom_api;
 mod parker;
+#[cfg(all(unix, not(loom)))]
+pub mod process_pool;
 mod scheduler;
 mod stats;
 mod sync;
@@ -52,6 +59,8 @@ mod wait;
 pub use error::{BuildError, FutureError, InvalidStateError, SubmitError, TaskPanic};
 pub use executor::{MapIter, MapOptions};
 pub use future::{AnyFuture, Future, Promise};
+#[cfg(all(unix, not(loom)))]
+pub use process_pool::ProcessPoolExecutor;
 pub use scheduler::{LocalOrder, SchedulerKind};
 pub use stats::{PoolStats, WorkerStats};
 pub use thread_pool::{PoolHandle, ThreadPoolBuilder, ThreadPoolExecutor, default_max_workers};

@@ -86,6 +86,15 @@ impl Collector {
 
 impl Notify for Collector {
     fn notify(&self, token: usize) {
+        #[cfg(loom)]
+        if crate::faults::injected(crate::faults::Fault::SplitCollectorNotify) {
+            let waiter = lock(&self.state).waiter.clone();
+            lock(&self.state).completed.push_back(token);
+            if let Some(waiter) = waiter {
+                waiter.notify(token);
+            }
+            return;
+        }
         // Push and read the waiter under one lock: a waiter installed before this push is woken,
         // one installed after sees the token when it checks (no lost wake-up).
         let waiter = {
@@ -160,19 +169,27 @@ fn wait_distinct<W: Waitable>(futures: &[W], deadline: Option<Instant>, return_w
     }
     let collector = Collector::new();
     let mut registrations = Registrations { entries: Vec::new() };
-    let mut pending = 0;
+    // A future that completes between the check above and its registration is not registered
+    // and sends no token: count it here, or `FirstCompleted` would wait for a token that never
+    // comes (found by the loom model `wait_first_completed_vs_completion_wakes`).
+    let mut found_done = 0usize;
+    let mut found_raised = false;
     for (index, future) in futures.iter().enumerate() {
-        if let Some(id) = future.erased_future().register(collector.clone(), index) {
-            registrations.entries.push((index, id));
-            pending += 1;
+        match future.erased_future().register(collector.clone(), index) {
+            Some(id) => registrations.entries.push((index, id)),
+            None => {
+                found_done += 1;
+                found_raised |= future.erased_future().raised();
+            }
         }
     }
     let blocker = Blocker::new(owns_work(futures));
     collector.set_waiter(Some(blocker.notifier()));
     // Count completions as they arrive instead of rescanning every future on each wake-up, so
-    // waiting for all of n futures costs O(n), not O(n^2).
-    let completed = std::cell::Cell::new(0usize);
-    let raised = std::cell::Cell::new(false);
+    // waiting for all of n futures costs O(n), not O(n^2). Each future is counted once: either
+    // found done above, or through the one token its completion sends to a registration.
+    let completed = std::cell::Cell::new(found_done);
+    let raised = std::cell::Cell::new(found_raised);
     let ready = || {
         while let Some(index) = collector.pop() {
             completed.set(completed.get() + 1);
@@ -182,12 +199,10 @@ fn wait_distinct<W: Waitable>(futures: &[W], deadline: Option<Instant>, return_w
         }
         match return_when {
             ReturnWhen::FirstCompleted => completed.get() > 0,
-            ReturnWhen::FirstException => raised.get() || completed.get() == pending,
-            ReturnWhen::AllCompleted => completed.get() == pending,
+            ReturnWhen::FirstException => raised.get() || completed.get() == futures.len(),
+            ReturnWhen::AllCompleted => completed.get() == futures.len(),
         }
     };
-    // Registration skipped the futures already done, so `pending` counts exactly the tokens
-    // that will arrive.
     blocker.block_until(&ready, deadline);
     collector.set_waiter(None);
     registrations.remove(futures);

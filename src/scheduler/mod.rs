@@ -92,9 +92,6 @@ pub(crate) trait Scheduler: Send + Sync + Sized + 'static {
     /// Removes and returns every queued task.
     fn drain(&self) -> Vec<Task>;
 
-    /// Whether any task is queued.
-    fn has_queued(&self) -> bool;
-
     /// How many workers are parked waiting for work (used to decide whether to start a thread).
     fn idle_workers(&self) -> usize;
 }

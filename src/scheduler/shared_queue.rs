@@ -22,8 +22,16 @@ use crate::sync::{Arc, AtomicUsize, Condvar, Mutex, Ordering, lock};
 struct Queue {
     tasks: Mutex<VecDeque<Task>>,
     available: Condvar,
-    /// Workers waiting on `available` (read without the lock to decide on starting threads).
+    /// Workers waiting on `available` that no push has claimed yet: the idle workers a new
+    /// task can count on (read without the lock to decide on starting threads). Written only
+    /// under the `tasks` lock.
     sleeping: AtomicUsize,
+    /// Waiting workers claimed by a push (its wake-up is on the way). A push moves one sleeper
+    /// from `sleeping` to `claimed`, so two quick pushes never count the same sleeper and leave
+    /// a task without a thread while slots are free; a worker leaving the wait consumes a
+    /// claim if there is one (it looks at the queue either way), else its own `sleeping` entry.
+    /// Invariant: `sleeping + claimed` is the number of workers inside the wait.
+    claimed: AtomicUsize,
 }
 
 /// See the module documentation.
@@ -52,6 +60,7 @@ impl Scheduler for SharedQueue {
                 tasks: Mutex::new(VecDeque::new()),
                 available: Condvar::new(),
                 sleeping: AtomicUsize::new(0),
+                claimed: AtomicUsize::new(0),
             }),
             counters,
         }
@@ -62,7 +71,15 @@ impl Scheduler for SharedQueue {
     }
 
     fn push_external(&self, task: Task) {
-        lock(&self.queue.tasks).push_back(task);
+        {
+            let mut tasks = lock(&self.queue.tasks);
+            tasks.push_back(task);
+            // Claim the sleeper this push wakes (see `Queue::claimed`).
+            if self.queue.sleeping.load(Ordering::Relaxed) > 0 {
+                self.queue.sleeping.fetch_sub(1, Ordering::Relaxed);
+                self.queue.claimed.fetch_add(1, Ordering::Relaxed);
+            }
+        }
         self.queue.available.notify_one();
     }
 
@@ -80,6 +97,11 @@ impl Scheduler for SharedQueue {
         if !tasks.is_empty() || ready() {
             return;
         }
+        #[cfg(loom)]
+        if crate::faults::injected(crate::faults::Fault::SplitQueueCheck) {
+            drop(tasks);
+            tasks = lock(&self.queue.tasks);
+        }
         bump(&counters.parks);
         // Relaxed: only a hint for starting threads; correctness rests on the lock.
         self.queue.sleeping.fetch_add(1, Ordering::Relaxed);
@@ -90,7 +112,12 @@ impl Scheduler for SharedQueue {
                 self.queue.available.wait_timeout(tasks, timeout).unwrap_or_else(|e| e.into_inner()).0
             }
         };
-        self.queue.sleeping.fetch_sub(1, Ordering::Relaxed);
+        // Still under the lock: keep `sleeping + claimed` equal to the workers inside the wait.
+        if self.queue.claimed.load(Ordering::Relaxed) > 0 {
+            self.queue.claimed.fetch_sub(1, Ordering::Relaxed);
+        } else {
+            self.queue.sleeping.fetch_sub(1, Ordering::Relaxed);
+        }
         bump(&counters.wakeups);
         drop(tasks);
     }
@@ -106,10 +133,6 @@ impl Scheduler for SharedQueue {
 
     fn drain(&self) -> Vec<Task> {
         lock(&self.queue.tasks).drain(..).collect()
-    }
-
-    fn has_queued(&self) -> bool {
-        !lock(&self.queue.tasks).is_empty()
     }
 
     fn idle_workers(&self) -> usize {

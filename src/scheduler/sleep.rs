@@ -43,7 +43,14 @@ use crate::sync::{Arc, AtomicUsize, Mutex, Ordering, fence, lock};
 /// Rounds a worker re-checks for work (yielding between rounds) before it registers as a
 /// sleeper. Small, because on a 2-core machine with more workers than cores a spinning worker
 /// takes the CPU from one that has work; measured in `papers/` (parking).
+#[cfg(not(loom))]
 const SPIN_ROUNDS: usize = 4;
+
+/// One round under loom: each round's yield hands the turn to another thread, so every extra
+/// round costs the model checker a preemption to get past it, and with four the races after the
+/// spin would lie beyond a small preemption bound. One round keeps the spin path in the models.
+#[cfg(loom)]
+const SPIN_ROUNDS: usize = 1;
 
 /// The sleep state of one pool.
 pub(crate) struct Sleep {
@@ -94,6 +101,12 @@ impl Sleep {
             let mut sleepers = lock(&self.sleepers);
             sleepers.push(index);
             self.num_sleeping.fetch_add(1, Ordering::SeqCst);
+        }
+        #[cfg(loom)]
+        if crate::faults::injected(crate::faults::Fault::SkipSleepRecheck) {
+            self.parkers[index].park(deadline);
+            self.deregister(index);
+            return;
         }
         // (3) Pairs with the fence in `notify_one` (b): see the invariant in the module doc.
         fence(Ordering::SeqCst);

@@ -194,10 +194,6 @@ impl Scheduler for WorkStealing {
         drained
     }
 
-    fn has_queued(&self) -> bool {
-        self.has_work()
-    }
-
     fn idle_workers(&self) -> usize {
         self.sleep.num_sleeping()
     }

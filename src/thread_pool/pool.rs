@@ -19,12 +19,13 @@
 //! 2. With `cancel_futures`, drain the queues and cancel every drained task.
 //! 3. Wake every worker. A worker exits when it finds no task *and* the pool is closed with no
 //!    submission in flight; it checks the queues once more after seeing that, so a task queued
-//!    just before the close is still run.
+//!    just before the close is still run. A submit refused after the close still counts itself in
+//!    flight for a moment; a worker that looks then parks, so the refusing submit wakes every
+//!    worker again after it takes itself out of the count.
 //! 4. With `wait`, block until every worker has exited (a worker calling shutdown from inside a
 //!    task first helps run what is still queued, then waits for the others), then join them.
 
 use std::sync::{OnceLock, Weak};
-use std::time::Instant;
 
 use crate::blocking::{self, WorkerContext};
 use crate::error::{FutureError, SubmitError};
@@ -243,6 +244,16 @@ impl<S: Scheduler> PoolOps for Pool<S> {
         let word = self.lifecycle.fetch_add(SUBMITTING, Ordering::SeqCst);
         if word & (CLOSED | BROKEN) != 0 {
             self.lifecycle.fetch_sub(SUBMITTING, Ordering::SeqCst);
+            #[cfg(not(loom))]
+            let wake = word & CLOSED != 0;
+            #[cfg(loom)]
+            let wake = word & CLOSED != 0 && !crate::faults::injected(crate::faults::Fault::SkipRefusalWake);
+            if wake {
+                // A worker that looked at the word while this refused submission was counted saw
+                // the pool not yet quiescent and may have parked after shutdown's wake-up: wake
+                // it to look again, or it sleeps for ever and `shutdown(wait)` with it.
+                self.scheduler.wake_all();
+            }
             return Err(self.refusal(word));
         }
         match self.own_worker() {
@@ -265,7 +276,13 @@ impl<S: Scheduler> PoolOps for Pool<S> {
     fn shutdown(&self, wait: bool, cancel_futures: bool) {
         // 1. Close, then wait out the submissions in flight.
         self.lifecycle.fetch_or(CLOSED, Ordering::SeqCst);
-        self.wait_for_submitters();
+        #[cfg(loom)]
+        let wait_for_submitters = !crate::faults::injected(crate::faults::Fault::SkipWaitForSubmitters);
+        #[cfg(not(loom))]
+        let wait_for_submitters = true;
+        if wait_for_submitters {
+            self.wait_for_submitters();
+        }
         // 2. Cancel what is queued.
         if cancel_futures {
             for task in self.scheduler.drain() {
@@ -279,10 +296,15 @@ impl<S: Scheduler> PoolOps for Pool<S> {
         if !wait {
             return;
         }
+        #[cfg(loom)]
+        if crate::faults::injected(crate::faults::Fault::SkipWaitForWorkers) {
+            return;
+        }
         // 4. Wait for the workers; a worker of this pool helps first and does not wait for itself.
         let own = self.own_worker();
         if let Some(context) = &own {
-            context.help_until(&|| !self.scheduler.has_queued(), None::<Instant>);
+            // The queues only shrink now, so running until none is left is enough.
+            context.run_queued();
         }
         self.wait_for_workers(usize::from(own.is_some()));
         let handles = std::mem::take(&mut lock(&self.threads).handles);

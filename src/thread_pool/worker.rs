@@ -76,6 +76,12 @@ impl<S: Scheduler> WorkerContext for WorkerCtx<S> {
         }
     }
 
+    fn run_queued(&self) {
+        while let Some(task) = self.pool.scheduler.next_task(&self.local) {
+            self.pool.run_task(self.index, task);
+        }
+    }
+
     fn record_inline_run(&self) {
         bump(&self.pool.counters.of(self.index).tasks_run);
     }
@@ -90,6 +96,12 @@ struct ExitGuard<S: Scheduler>(Arc<Pool<S>>);
 
 impl<S: Scheduler> Drop for ExitGuard<S> {
     fn drop(&mut self) {
+        // A failed loom model's blocked threads are unwound after loom stopped scheduling them:
+        // there is nobody left to tell, and loom's locks can no longer be taken.
+        #[cfg(loom)]
+        if std::thread::panicking() {
+            return;
+        }
         self.0.worker_exited();
     }
 }
@@ -116,6 +128,10 @@ pub(crate) fn main<S: Scheduler>(pool: Arc<Pool<S>>, index: usize) {
             continue;
         }
         if pool.quiescent() {
+            #[cfg(loom)]
+            if crate::faults::injected(crate::faults::Fault::SkipFinalLook) {
+                break;
+            }
             // The queues can only shrink now: one more look, then this worker is done.
             match scheduler.next_task(&context.local) {
                 Some(task) => pool.run_task(index, task),

@@ -1,0 +1,135 @@
+#![cfg(loom)]
+//! Models of new work racing a worker going to sleep (`src/scheduler/sleep.rs`, "no lost
+//! wake-up"): the task is always run. A lost wake-up shows as a deadlock (the worker parked with
+//! the task queued and nobody left to wake it), which loom reports as `deadlock; threads = [...]`.
+
+mod support;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+
+use loom::thread;
+use stealpool::SchedulerKind;
+use stealpool::loom_api::{Fault, Run, Stealing, Task};
+use support::{ModelPool, check, check_broken};
+
+/// The work-stealing scheduler alone: a push from outside races the one worker's search, spin
+/// and park.
+fn push_vs_park() {
+    let scheduler = Arc::new(Stealing::new(1));
+    let local = scheduler.worker(0);
+    let (task, future) = Task::new(|| 7);
+    let worker = thread::spawn({
+        let scheduler = scheduler.clone();
+        move || {
+            loop {
+                if let Some(task) = scheduler.next_task(&local) {
+                    return task.run();
+                }
+                scheduler.park(&local, &|| false);
+            }
+        }
+    });
+    scheduler.push_external(task);
+    assert_eq!(worker.join().unwrap(), Run::Ran);
+    assert_eq!(future.result(), Ok(&7));
+}
+
+#[test]
+fn push_vs_park_no_lost_wakeup() {
+    check(push_vs_park);
+}
+
+/// Parking right after registering, without the fence and the re-check: the push looked for
+/// sleepers before the registration, and the worker sleeps on a queued task.
+#[test]
+#[should_panic(expected = "deadlock")]
+fn push_vs_park_broken_skip_recheck() {
+    check_broken(Fault::SkipSleepRecheck, push_vs_park);
+}
+
+/// Two workers, one task: whichever worker the push wakes (or finds awake) runs it; then the
+/// owner wakes both to exit (the shutdown wake-up, `wake_all`), which must reach a worker however
+/// far it got into going to sleep.
+fn push_vs_two_workers() {
+    let scheduler = Arc::new(Stealing::new(2));
+    let done = Arc::new(AtomicBool::new(false));
+    let workers: Vec<_> = (0..2)
+        .map(|index| {
+            let (scheduler, done) = (scheduler.clone(), done.clone());
+            let local = scheduler.worker(index);
+            thread::spawn(move || {
+                let mut ran = 0;
+                while !done.load(SeqCst) {
+                    match scheduler.next_task(&local) {
+                        Some(task) => ran += usize::from(task.run() == Run::Ran),
+                        None => scheduler.park(&local, &|| done.load(SeqCst)),
+                    }
+                }
+                ran
+            })
+        })
+        .collect();
+    let (task, future) = Task::new(|| 7);
+    scheduler.push_external(task);
+    assert_eq!(future.result(), Ok(&7));
+    done.store(true, SeqCst);
+    scheduler.wake_all();
+    let ran: usize = workers.into_iter().map(|worker| worker.join().unwrap()).sum();
+    assert_eq!(ran, 1);
+}
+
+#[test]
+fn push_vs_two_workers_no_lost_wakeup() {
+    check(push_vs_two_workers);
+}
+
+#[test]
+#[should_panic(expected = "deadlock")]
+fn push_vs_two_workers_broken_skip_recheck() {
+    check_broken(Fault::SkipSleepRecheck, push_vs_two_workers);
+}
+
+/// The whole pool: its one worker finishes a first task and goes idle while the owner submits a
+/// second, which must run (the pool starts no second thread: it is at `max_workers`).
+fn submit_vs_idle_worker() {
+    submit_vs_idle_worker_on(SchedulerKind::WorkStealing);
+}
+
+/// The same on the shared-queue scheduler (its lock-based sleep: check and wait under one lock).
+fn submit_vs_idle_worker_shared_queue() {
+    submit_vs_idle_worker_on(SchedulerKind::SharedQueue);
+}
+
+fn submit_vs_idle_worker_on(kind: SchedulerKind) {
+    let pool = ModelPool::with_scheduler(1, kind);
+    let first = pool.submit(|| 1).unwrap();
+    assert_eq!(first.result(), Ok(&1));
+    let second = pool.submit(|| 2).unwrap();
+    assert_eq!(second.result(), Ok(&2));
+    assert_eq!(pool.threads_started(), 1);
+}
+
+#[test]
+fn submit_vs_idle_worker_no_lost_wakeup() {
+    check(submit_vs_idle_worker);
+}
+
+#[test]
+#[should_panic(expected = "deadlock")]
+fn submit_vs_idle_worker_broken_skip_recheck() {
+    check_broken(Fault::SkipSleepRecheck, submit_vs_idle_worker);
+}
+
+#[test]
+fn submit_vs_idle_worker_shared_queue_no_lost_wakeup() {
+    check(submit_vs_idle_worker_shared_queue);
+}
+
+/// The worker checks the queue, lets go of the lock and takes it again before waiting: the
+/// submit's push and notification fall in between, and the worker waits with the task queued.
+#[test]
+#[should_panic(expected = "deadlock")]
+fn submit_vs_idle_worker_shared_queue_broken_split_check() {
+    check_broken(Fault::SplitQueueCheck, submit_vs_idle_worker_shared_queue);
+}

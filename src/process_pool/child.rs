@@ -1,0 +1,169 @@
+//! The worker process: what [`run_if_worker`] turns a child into.
+//!
+//! # Life of a child
+//!
+//! 1. The parent starts the program's own executable with [`WORKER_ENV`] set and one end of a
+//!    Unix socket pair as standard input; standard output and error are inherited, so what a
+//!    task prints shows up where the parent's output goes (as with CPython's workers).
+//! 2. `main` calls [`run_if_worker`] first; seeing the marker, it never returns. It reads the
+//!    `Hello`, runs the initializer if there is one, and answers `Ready` (or `InitFailed`, then
+//!    exits).
+//! 3. A reader thread reads requests and hands them to the main thread, which runs each item
+//!    and streams one reply per item. The reader exists so that the end of the stream is seen
+//!    at once, even while a task runs: the parent closing the socket (shutdown, recycling) or
+//!    dying (the kernel closes its end) makes the child exit immediately, so a child never
+//!    outlives its pool, also without `PR_SET_PDEATHSIG`.
+
+use std::io::{self, BufReader, Write};
+use std::os::fd::AsFd;
+use std::os::unix::net::UnixStream;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+
+use super::protocol::{PROTOCOL_VERSION, Reply, Request, read_frame, write_frame};
+use super::registry::{ItemOutcome, Registry};
+
+/// The environment variable that marks a child as a worker (its value is the protocol version).
+pub const WORKER_ENV: &str = "STEALPOOL_WORKER";
+
+/// Set once this process has become a worker (to refuse building a pool inside one).
+static IN_WORKER: AtomicBool = AtomicBool::new(false);
+
+/// Whether this process was started as a worker of a process pool.
+pub(crate) fn started_as_worker() -> bool {
+    std::env::var_os(WORKER_ENV).is_some()
+}
+
+/// Whether [`run_if_worker`] turned this process into a worker (i.e. code is running in a task).
+pub(crate) fn is_worker() -> bool {
+    IN_WORKER.load(Ordering::Relaxed)
+}
+
+/// Turns this process into a worker if a process pool started it; otherwise returns at once.
+///
+/// Call it first thing in `main` (before parsing arguments or starting threads), with the
+/// registry of every task type the program submits. In a worker it serves tasks until the pool
+/// closes it, then exits the process: it never returns there.
+///
+/// ```no_run
+/// # use stealpool::process_pool::Registry;
+/// # fn registry() -> Registry { Registry::new() }
+/// fn main() {
+///     stealpool::process_pool::run_if_worker(&registry());
+///     // ... the program proper: build a ProcessPoolExecutor and submit tasks.
+/// }
+/// ```
+///
+/// Test targets: the default test harness owns `main`, so put process-pool tests in a target
+/// with `harness = false` whose `main` calls this first, then runs the tests.
+pub fn run_if_worker(registry: &Registry) {
+    if !started_as_worker() {
+        return;
+    }
+    IN_WORKER.store(true, Ordering::Relaxed);
+    let code = match serve(registry) {
+        Ok(()) => 0,
+        Err(error) => {
+            eprintln!("stealpool: worker process {}: {error}", std::process::id());
+            2
+        }
+    };
+    exit(code)
+}
+
+/// Ends the process; flushes standard output first (`process::exit` runs no destructors, and a
+/// task may have printed a line that is still buffered).
+fn exit(code: i32) -> ! {
+    let _ = io::stdout().flush();
+    std::process::exit(code)
+}
+
+/// The worker's life after the marker was seen (see the module documentation).
+fn serve(registry: &Registry) -> io::Result<()> {
+    let socket = UnixStream::from(io::stdin().as_fd().try_clone_to_owned()?);
+    // A socket has a local address; a terminal or a pipe does not: this catches a program
+    // started by hand with the marker set.
+    socket.local_addr().map_err(|error| {
+        io::Error::new(
+            error.kind(),
+            format!("{WORKER_ENV} is set but standard input is not a process pool's socket ({error})"),
+        )
+    })?;
+    let mut reader = BufReader::with_capacity(64 * 1024, socket.try_clone()?);
+    let mut writer = socket;
+
+    let Some(hello) = read_frame(&mut reader)? else { return Ok(()) };
+    let (version, init) = match Request::decode(&hello) {
+        Ok(Request::Hello { version, init }) => (version, init),
+        Ok(other) => return Err(io::Error::other(format!("expected Hello, got {other:?}"))),
+        Err(error) => return Err(io::Error::other(format!("malformed Hello: {error}"))),
+    };
+    if version != PROTOCOL_VERSION {
+        let why = format!("protocol version {version} requested, this worker speaks {PROTOCOL_VERSION}");
+        return write_frame(&mut writer, &Reply::InitFailed(&why).encode()?);
+    }
+    if let Some((name, payload)) = init {
+        let failure = match registry.run(name, payload) {
+            ItemOutcome::Value(_) => None,
+            ItemOutcome::Panicked(message) => Some(format!("a worker's initializer panicked: {message}")),
+            ItemOutcome::Failed(why) => Some(format!("a worker's initializer could not run: {why}")),
+        };
+        if let Some(why) = failure {
+            return write_frame(&mut writer, &Reply::InitFailed(&why).encode()?);
+        }
+    }
+    write_frame(&mut writer, &Reply::Ready { pid: std::process::id() }.encode()?)?;
+
+    // One request at a time is in flight (the parent waits for the replies), so a rendezvous
+    // channel loses nothing.
+    let (requests, incoming) = mpsc::sync_channel::<Vec<u8>>(0);
+    std::thread::Builder::new().name("stealpool-worker-reader".into()).spawn(move || {
+        loop {
+            match read_frame(&mut reader) {
+                Ok(Some(frame)) => {
+                    if requests.send(frame).is_err() {
+                        exit(2);
+                    }
+                }
+                // The parent closed the pool, or died: nothing will ever be asked again.
+                Ok(None) => exit(0),
+                Err(error) => {
+                    eprintln!("stealpool: worker process {}: reading a request: {error}", std::process::id());
+                    exit(2)
+                }
+            }
+        }
+    })?;
+    for frame in incoming {
+        serve_request(registry, &frame, &mut writer)?;
+    }
+    Ok(())
+}
+
+/// Runs one request's items in order, streaming one reply per item.
+fn serve_request(registry: &Registry, frame: &[u8], writer: &mut UnixStream) -> io::Result<()> {
+    let (name, items) = match Request::decode(frame) {
+        Ok(Request::Run { name, items }) => (name, items),
+        Ok(other) => {
+            let why = format!("unexpected request {other:?}");
+            return write_frame(writer, &Reply::Fatal(&why).encode()?);
+        }
+        Err(error) => {
+            let why = format!("the worker could not decode the request: {error}");
+            return write_frame(writer, &Reply::Fatal(&why).encode()?);
+        }
+    };
+    for payload in items {
+        let reply = match registry.run(name, payload) {
+            ItemOutcome::Value(bytes) => Reply::Value(&bytes).encode(),
+            ItemOutcome::Panicked(message) => Reply::Panicked(&message).encode(),
+            ItemOutcome::Failed(why) => Reply::Failed(&why).encode(),
+        };
+        let frame = match reply {
+            Ok(frame) => frame,
+            Err(error) => Reply::Failed(&format!("the output cannot be sent: {error}")).encode()?,
+        };
+        write_frame(writer, &frame)?;
+    }
+    Ok(())
+}

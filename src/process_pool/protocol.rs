@@ -1,0 +1,297 @@
+//! The wire protocol between the parent and a worker process: frames, messages, and the codec
+//! of task values.
+//!
+//! # Frames
+//!
+//! Each message is one frame: a 4-byte little-endian body length, then the body. The body starts
+//! with a tag byte naming the message; its fields follow in a fixed order, where a `u32` is 4
+//! little-endian bytes and a string or a byte string is its `u32` length followed by its bytes.
+//! A length prefix keeps the stream in step even when a body does not decode, so one bad
+//! message fails only its own task.
+//!
+//! | tag | message | direction | fields |
+//! |---|---|---|---|
+//! | 1 | `Hello` | parent → child | protocol version `u32`; `u8` 0/1; if 1: initializer name, payload |
+//! | 2 | `Run` | parent → child | task name; item count `u32`; one payload per item |
+//! | 16 | `Ready` | child → parent | the child's pid `u32` |
+//! | 17 | `InitFailed` | child → parent | why the initializer failed |
+//! | 18 | `Value` | child → parent | the encoded output of one item |
+//! | 19 | `Panicked` | child → parent | the panic message of one item |
+//! | 20 | `Failed` | child → parent | why one item could not run (unknown task, undecodable argument, unserialisable output) |
+//! | 21 | `Fatal` | child → parent | why a whole request could not be read: fails its remaining items |
+//!
+//! A `Run` with `n` items is answered by `n` item replies (`Value`, `Panicked`, `Failed`) in
+//! item order, or by fewer followed by one `Fatal`. The replies stream: an item's result is sent
+//! as soon as it is known, so a child that dies in the middle of a chunk loses only the items it
+//! had not finished.
+//!
+//! # Payloads
+//!
+//! Task values and outputs are encoded with serde in [postcard](https://docs.rs/postcard): a
+//! compact, maintained, self-delimiting binary format. The envelope above is written by hand so
+//! that a payload is copied into its frame once, not re-encoded element by element.
+
+use std::io::{self, Read, Write};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// Bumped whenever a frame layout changes; a child of another version refuses the `Hello`.
+pub(crate) const PROTOCOL_VERSION: u32 = 1;
+
+const HELLO: u8 = 1;
+const RUN: u8 = 2;
+const READY: u8 = 16;
+const INIT_FAILED: u8 = 17;
+const VALUE: u8 = 18;
+const PANICKED: u8 = 19;
+const FAILED: u8 = 20;
+const FATAL: u8 = 21;
+
+/// A message from the parent to a child. Borrows its strings and payloads from the frame.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Request<'a> {
+    /// The first message: the protocol version and the initializer to run, if any.
+    Hello { version: u32, init: Option<(&'a str, &'a [u8])> },
+    /// Run task `name` on each payload, in order (one item, or a `map` chunk).
+    Run { name: &'a str, items: Vec<&'a [u8]> },
+}
+
+/// A message from a child to the parent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Reply<'a> {
+    /// The child is ready for `Run` requests (its initializer, if any, has run).
+    Ready { pid: u32 },
+    /// The initializer failed; the child exits after sending this.
+    InitFailed(&'a str),
+    /// One item's encoded output.
+    Value(&'a [u8]),
+    /// One item panicked, with this message.
+    Panicked(&'a str),
+    /// One item could not be run, for this reason.
+    Failed(&'a str),
+    /// The request could not be read; its remaining items fail with this reason.
+    Fatal(&'a str),
+}
+
+/// Builds a frame: reserves the length prefix, then fills it in when the body is complete.
+struct FrameWriter {
+    bytes: Vec<u8>,
+}
+
+impl FrameWriter {
+    fn new(tag: u8, capacity: usize) -> Self {
+        let mut bytes = Vec::with_capacity(5 + capacity);
+        bytes.extend_from_slice(&[0; 4]);
+        bytes.push(tag);
+        FrameWriter { bytes }
+    }
+
+    fn u8(&mut self, value: u8) {
+        self.bytes.push(value);
+    }
+
+    fn u32(&mut self, value: u32) {
+        self.bytes.extend_from_slice(&value.to_le_bytes());
+    }
+
+    fn bytes(&mut self, value: &[u8]) -> io::Result<()> {
+        self.u32(u32::try_from(value.len()).map_err(|_| too_large())?);
+        self.bytes.extend_from_slice(value);
+        Ok(())
+    }
+
+    fn finish(mut self) -> io::Result<Vec<u8>> {
+        let body = u32::try_from(self.bytes.len() - 4).map_err(|_| too_large())?;
+        self.bytes[..4].copy_from_slice(&body.to_le_bytes());
+        Ok(self.bytes)
+    }
+}
+
+fn too_large() -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidInput, "a message is larger than the protocol's 4 GiB frame limit")
+}
+
+/// Reads the fields of a frame body in order; every read checks the remaining length.
+struct FrameReader<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> FrameReader<'a> {
+    fn take(&mut self, len: usize) -> Result<&'a [u8], String> {
+        if self.rest.len() < len {
+            return Err(format!("the message ends early ({} bytes left, {len} needed)", self.rest.len()));
+        }
+        let (head, rest) = self.rest.split_at(len);
+        self.rest = rest;
+        Ok(head)
+    }
+
+    fn u8(&mut self) -> Result<u8, String> {
+        Ok(self.take(1)?[0])
+    }
+
+    fn u32(&mut self) -> Result<u32, String> {
+        let bytes = self.take(4)?;
+        Ok(u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
+    }
+
+    fn bytes(&mut self) -> Result<&'a [u8], String> {
+        let len = self.u32()? as usize;
+        self.take(len)
+    }
+
+    fn str(&mut self) -> Result<&'a str, String> {
+        std::str::from_utf8(self.bytes()?).map_err(|_| "a string field is not UTF-8".to_owned())
+    }
+
+    fn end(self) -> Result<(), String> {
+        match self.rest.len() {
+            0 => Ok(()),
+            extra => Err(format!("{extra} unexpected bytes after the message")),
+        }
+    }
+}
+
+impl<'a> Request<'a> {
+    /// The complete frame (length prefix included).
+    pub(crate) fn encode(&self) -> io::Result<Vec<u8>> {
+        match self {
+            Request::Hello { version, init } => {
+                let mut frame = FrameWriter::new(HELLO, 16 + init.map_or(0, |(n, p)| n.len() + p.len()));
+                frame.u32(*version);
+                match init {
+                    None => frame.u8(0),
+                    Some((name, payload)) => {
+                        frame.u8(1);
+                        frame.bytes(name.as_bytes())?;
+                        frame.bytes(payload)?;
+                    }
+                }
+                frame.finish()
+            }
+            Request::Run { name, items } => {
+                let size = 8 + name.len() + items.iter().map(|item| 4 + item.len()).sum::<usize>();
+                let mut frame = FrameWriter::new(RUN, size);
+                frame.bytes(name.as_bytes())?;
+                frame.u32(u32::try_from(items.len()).map_err(|_| too_large())?);
+                for item in items {
+                    frame.bytes(item)?;
+                }
+                frame.finish()
+            }
+        }
+    }
+
+    /// Decodes a frame body (without its length prefix).
+    pub(crate) fn decode(body: &'a [u8]) -> Result<Self, String> {
+        let mut fields = FrameReader { rest: body };
+        let request = match fields.u8()? {
+            HELLO => {
+                let version = fields.u32()?;
+                let init = match fields.u8()? {
+                    0 => None,
+                    1 => Some((fields.str()?, fields.bytes()?)),
+                    other => return Err(format!("bad initializer flag {other}")),
+                };
+                Request::Hello { version, init }
+            }
+            RUN => {
+                let name = fields.str()?;
+                let count = fields.u32()? as usize;
+                // Each item needs at least its 4-byte length: a bound on the count before
+                // allocating for it.
+                if count > fields.rest.len() / 4 {
+                    return Err(format!("item count {count} exceeds the message"));
+                }
+                let items = (0..count).map(|_| fields.bytes()).collect::<Result<_, _>>()?;
+                Request::Run { name, items }
+            }
+            tag => return Err(format!("unknown request tag {tag}")),
+        };
+        fields.end()?;
+        Ok(request)
+    }
+}
+
+impl<'a> Reply<'a> {
+    /// The complete frame (length prefix included).
+    pub(crate) fn encode(&self) -> io::Result<Vec<u8>> {
+        let (tag, field) = match self {
+            Reply::Ready { pid } => {
+                let mut frame = FrameWriter::new(READY, 4);
+                frame.u32(*pid);
+                return frame.finish();
+            }
+            Reply::InitFailed(text) => (INIT_FAILED, text.as_bytes()),
+            Reply::Value(payload) => (VALUE, *payload),
+            Reply::Panicked(text) => (PANICKED, text.as_bytes()),
+            Reply::Failed(text) => (FAILED, text.as_bytes()),
+            Reply::Fatal(text) => (FATAL, text.as_bytes()),
+        };
+        let mut frame = FrameWriter::new(tag, 4 + field.len());
+        frame.bytes(field)?;
+        frame.finish()
+    }
+
+    /// Decodes a frame body (without its length prefix).
+    pub(crate) fn decode(body: &'a [u8]) -> Result<Self, String> {
+        let mut fields = FrameReader { rest: body };
+        let reply = match fields.u8()? {
+            READY => Reply::Ready { pid: fields.u32()? },
+            INIT_FAILED => Reply::InitFailed(fields.str()?),
+            VALUE => Reply::Value(fields.bytes()?),
+            PANICKED => Reply::Panicked(fields.str()?),
+            FAILED => Reply::Failed(fields.str()?),
+            FATAL => Reply::Fatal(fields.str()?),
+            tag => return Err(format!("unknown reply tag {tag}")),
+        };
+        fields.end()?;
+        Ok(reply)
+    }
+}
+
+/// Writes one complete frame.
+pub(crate) fn write_frame(writer: &mut impl Write, frame: &[u8]) -> io::Result<()> {
+    writer.write_all(frame)?;
+    writer.flush()
+}
+
+/// Reads one frame body. `Ok(None)` on a clean end of stream (before any byte of a frame);
+/// an error if the stream ends inside a frame or the body cannot be allocated.
+pub(crate) fn read_frame(reader: &mut impl Read) -> io::Result<Option<Vec<u8>>> {
+    let mut prefix = [0u8; 4];
+    let mut filled = 0;
+    while filled < prefix.len() {
+        match reader.read(&mut prefix[filled..]) {
+            Ok(0) if filled == 0 => return Ok(None),
+            Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
+            Ok(n) => filled += n,
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+            Err(error) => return Err(error),
+        }
+    }
+    let len = u32::from_le_bytes(prefix) as usize;
+    let mut body = Vec::new();
+    // `try_reserve`: a corrupt length gives an error value, not an allocation abort.
+    body.try_reserve_exact(len).map_err(|error| io::Error::new(io::ErrorKind::OutOfMemory, error))?;
+    reader.take(len as u64).read_to_end(&mut body)?;
+    if body.len() != len {
+        return Err(io::ErrorKind::UnexpectedEof.into());
+    }
+    Ok(Some(body))
+}
+
+/// Encodes a task value or output.
+pub(crate) fn encode_value<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, String> {
+    postcard::to_stdvec(value).map_err(|error| error.to_string())
+}
+
+/// Decodes a task value or output; trailing bytes are an error (they mean a type mismatch).
+pub(crate) fn decode_value<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
+    match postcard::take_from_bytes(bytes) {
+        Ok((value, [])) => Ok(value),
+        Ok((_, rest)) => Err(format!("{} bytes left over after the value", rest.len())),
+        Err(error) => Err(error.to_string()),
+    }
+}

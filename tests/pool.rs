@@ -1,0 +1,262 @@
+//! The executor itself: building it, lazy threads and their names, the initializer (and a
+//! panicking one), a panicking task, and thread-safety of the public types (each scheduler).
+
+#[macro_use]
+mod common;
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::thread;
+
+use common::{Latch, PATIENCE, builder, get, hold_worker, pool};
+use stealpool::{
+    AnyFuture, BuildError, Future, FutureError, PoolHandle, Promise, SchedulerKind, SubmitError,
+    ThreadPoolExecutor, default_max_workers,
+};
+
+static_assertions::assert_impl_all!(Future<i32>: Send, Sync, Clone);
+static_assertions::assert_impl_all!(Future<Vec<String>>: Send, Sync, Clone);
+static_assertions::assert_impl_all!(AnyFuture: Send, Sync, Clone);
+static_assertions::assert_impl_all!(ThreadPoolExecutor: Send, Sync);
+static_assertions::assert_impl_all!(PoolHandle: Send, Sync, Clone);
+static_assertions::assert_impl_all!(Promise<i32>: Send, Sync);
+static_assertions::assert_impl_all!(FutureError: Send, Sync, std::error::Error);
+static_assertions::assert_impl_all!(SubmitError: Send, Sync, std::error::Error);
+static_assertions::assert_impl_all!(BuildError: Send, Sync, std::error::Error);
+
+scheduler_tests!(
+    zero_workers_is_a_build_error,
+    threads_start_lazily_and_never_exceed_max_workers,
+    max_workers_tasks_run_at_once,
+    idle_threads_are_reused,
+    thread_names_carry_the_prefix,
+    default_thread_names,
+    initializer_runs_once_per_started_thread,
+    panicking_initializer_breaks_the_pool,
+    panicking_tasks_leave_the_pool_working,
+    handles_submit_from_other_threads_and_do_not_shut_down,
+);
+
+#[test]
+fn default_pool_has_the_default_size() {
+    let expected = (thread::available_parallelism().map_or(1, |n| n.get()) + 4).min(32);
+    assert_eq!(default_max_workers(), expected);
+    let pool = ThreadPoolExecutor::default();
+    assert_eq!(pool.max_workers(), expected);
+    assert_eq!(get(&pool.submit(|| 1).unwrap()), Ok(&1));
+    assert_eq!(ThreadPoolExecutor::builder().build().unwrap().max_workers(), expected);
+}
+
+fn zero_workers_is_a_build_error(kind: SchedulerKind) {
+    assert!(matches!(builder(kind).max_workers(0).build(), Err(BuildError::ZeroWorkers)));
+    assert!(matches!(ThreadPoolExecutor::new(0), Err(BuildError::ZeroWorkers)));
+    let error = builder(kind).max_workers(0).build().unwrap_err();
+    assert!(error.to_string().contains("max_workers"), "{error}");
+}
+
+fn threads_start_lazily_and_never_exceed_max_workers(kind: SchedulerKind) {
+    let pool = pool(kind, 3);
+    assert_eq!(pool.max_workers(), 3);
+    assert_eq!(pool.threads_started(), 0, "no thread before the first submit");
+    assert_eq!(get(&pool.submit(|| 1).unwrap()), Ok(&1));
+    assert!((1..=3).contains(&pool.threads_started()));
+
+    let names = Arc::new(Mutex::new(HashSet::new()));
+    let submitters: Vec<_> = (0..4)
+        .map(|_| {
+            let (handle, names) = (pool.handle(), names.clone());
+            thread::spawn(move || {
+                let futures: Vec<_> = (0..250)
+                    .map(|_| {
+                        let names = names.clone();
+                        handle
+                            .submit(move || {
+                                names.lock().unwrap().insert(thread::current().name().map(str::to_owned));
+                            })
+                            .unwrap()
+                    })
+                    .collect();
+                common::wait_all(&futures);
+            })
+        })
+        .collect();
+    for submitter in submitters {
+        submitter.join().unwrap();
+    }
+    assert!(pool.threads_started() <= 3, "{} threads", pool.threads_started());
+    assert!(names.lock().unwrap().len() <= 3);
+    pool.shutdown(true, false);
+    assert!(pool.threads_started() <= 3);
+}
+
+fn max_workers_tasks_run_at_once(kind: SchedulerKind) {
+    // `N` tasks that each wait for all the others need `N` threads at once. Each pool is first
+    // warmed up with a few tasks, so that some threads exist and sit idle: an idle thread
+    // counted by one submit must not be counted again by the next, or the last task would wait
+    // for a thread that is never started.
+    const N: usize = 4;
+    for round in 0..20 {
+        let pool = pool(kind, N);
+        for i in 0..round % 3 {
+            assert_eq!(get(&pool.submit(move || i).unwrap()), Ok(&i));
+        }
+        let all_in = Latch::new(N);
+        let futures: Vec<_> = (0..N)
+            .map(|_| {
+                let all_in = all_in.clone();
+                pool.submit(move || {
+                    all_in.count_down();
+                    all_in.wait_for(PATIENCE)
+                })
+                .unwrap()
+            })
+            .collect();
+        for future in &futures {
+            assert_eq!(get(future), Ok(&true), "round {round}: a task waited for a thread");
+        }
+        assert_eq!(pool.threads_started(), N);
+    }
+}
+
+fn idle_threads_are_reused(kind: SchedulerKind) {
+    let pool = pool(kind, 4);
+    for i in 0..200 {
+        assert_eq!(get(&pool.submit(move || i).unwrap()), Ok(&i));
+    }
+    assert!((1..=4).contains(&pool.threads_started()));
+}
+
+fn thread_names_carry_the_prefix(kind: SchedulerKind) {
+    let pool = builder(kind).max_workers(3).thread_name_prefix("crunch").build().unwrap();
+    let all_in = Latch::new(3);
+    let names: Vec<_> = (0..3)
+        .map(|_| {
+            let all_in = all_in.clone();
+            pool.submit(move || {
+                all_in.count_down();
+                all_in.wait();
+                thread::current().name().map(str::to_owned)
+            })
+            .unwrap()
+        })
+        .collect();
+    let names: HashSet<_> = names.iter().map(|name| get(name).unwrap().clone().unwrap()).collect();
+    let expected: HashSet<_> = (0..3).map(|i| format!("crunch_{i}")).collect();
+    assert_eq!(names, expected);
+}
+
+fn default_thread_names(kind: SchedulerKind) {
+    let pool = pool(kind, 1);
+    let name = pool.submit(|| thread::current().name().map(str::to_owned)).unwrap();
+    let name = get(&name).unwrap().clone().expect("worker threads are named");
+    assert!(name.starts_with("ThreadPoolExecutor-") && name.ends_with("_0"), "{name}");
+}
+
+fn initializer_runs_once_per_started_thread(kind: SchedulerKind) {
+    let initialized = Arc::new(Mutex::new(Vec::new()));
+    let pool = builder(kind)
+        .max_workers(4)
+        .initializer({
+            let initialized = initialized.clone();
+            move || initialized.lock().unwrap().push(thread::current().id())
+        })
+        .build()
+        .unwrap();
+    assert!(initialized.lock().unwrap().is_empty(), "no thread, no initializer");
+    let ran_on = Arc::new(Mutex::new(HashSet::new()));
+    let all_in = Latch::new(4);
+    let mut futures: Vec<_> = (0..4)
+        .map(|_| {
+            let (all_in, ran_on) = (all_in.clone(), ran_on.clone());
+            pool.submit(move || {
+                ran_on.lock().unwrap().insert(thread::current().id());
+                all_in.count_down();
+                all_in.wait();
+            })
+            .unwrap()
+        })
+        .collect();
+    for _ in 0..200 {
+        let ran_on = ran_on.clone();
+        futures.push(
+            pool.submit(move || {
+                ran_on.lock().unwrap().insert(thread::current().id());
+            })
+            .unwrap(),
+        );
+    }
+    common::wait_all(&futures);
+    pool.shutdown(true, false);
+    let initialized = initialized.lock().unwrap();
+    let distinct: HashSet<_> = initialized.iter().copied().collect();
+    assert_eq!(distinct.len(), initialized.len(), "once per thread");
+    assert_eq!(initialized.len(), pool.threads_started());
+    assert_eq!(initialized.len(), 4, "four tasks at once needed four threads");
+    assert!(ran_on.lock().unwrap().is_subset(&distinct), "every task ran on an initialized thread");
+}
+
+fn panicking_initializer_breaks_the_pool(kind: SchedulerKind) {
+    let pool = builder(kind).max_workers(2).initializer(|| panic!("no database")).build().unwrap();
+    let mut accepted = Vec::new();
+    for i in 0..20 {
+        match pool.submit(move || i) {
+            Ok(future) => accepted.push(future),
+            Err(SubmitError::Broken(why)) => assert!(why.contains("no database"), "{why}"),
+            Err(other) => panic!("unexpected {other:?}"),
+        }
+    }
+    assert!(!accepted.is_empty(), "the first submit comes before any thread, so it is accepted");
+    for future in &accepted {
+        match future.result_timeout(PATIENCE) {
+            Err(FutureError::Broken(why)) => assert!(why.contains("no database"), "{why}"),
+            other => panic!("expected Broken, got {other:?}"),
+        }
+        assert!(future.done() && !future.cancelled());
+        assert!(matches!(future.exception(), Err(FutureError::Broken(_))));
+    }
+    let refused = pool.submit(|| 0).unwrap_err();
+    assert!(matches!(&refused, SubmitError::Broken(why) if why.contains("no database")), "{refused:?}");
+    assert!(refused.to_string().contains("broken"), "{refused}");
+    assert!(matches!(pool.map(|i: i32| i, 0..3), Err(SubmitError::Broken(_))));
+    pool.shutdown(true, false);
+    let stats = pool.stats();
+    assert_eq!(stats.tasks_run(), 0);
+    assert_eq!(stats.submitted, stats.tasks_not_run(), "{stats:?}");
+}
+
+fn panicking_tasks_leave_the_pool_working(kind: SchedulerKind) {
+    let pool = pool(kind, 1);
+    let panicked: Vec<_> =
+        (0..100).map(|i| pool.submit(move || -> u32 { panic!("task {i}") }).unwrap()).collect();
+    let normal: Vec<_> = (0..100_u32).map(|i| pool.submit(move || i).unwrap()).collect();
+    for (i, future) in panicked.iter().enumerate() {
+        match get(future) {
+            Err(FutureError::Panicked(panic)) => assert_eq!(panic.message(), format!("task {i}")),
+            other => panic!("expected a panic, got {other:?}"),
+        }
+    }
+    for (i, future) in normal.iter().enumerate() {
+        assert_eq!(get(future), Ok(&(i as u32)));
+    }
+    assert_eq!(pool.threads_started(), 1, "the worker survived every panic");
+    pool.shutdown(true, false);
+    assert_eq!(pool.stats().tasks_run(), 200);
+}
+
+fn handles_submit_from_other_threads_and_do_not_shut_down(kind: SchedulerKind) {
+    let pool = pool(kind, 2);
+    let handle = pool.handle();
+    let from_thread = thread::spawn({
+        let handle = handle.clone();
+        move || *get(&handle.submit(|| 5).unwrap()).unwrap()
+    });
+    assert_eq!(from_thread.join().unwrap(), 5);
+    drop(handle);
+    assert_eq!(get(&pool.submit(|| 6).unwrap()), Ok(&6), "dropping a handle does not shut down");
+    let held = hold_worker(&pool);
+    let handle = pool.handle();
+    handle.shutdown(false, false);
+    assert_eq!(pool.submit(|| 7).unwrap_err(), SubmitError::Shutdown, "a handle can shut down");
+    held.release();
+    assert!(format!("{handle:?}").contains("PoolHandle"));
+}

@@ -1,0 +1,784 @@
+//! Behaviour tests of `ProcessPoolExecutor`.
+//!
+//! This target has `harness = false`: a process pool re-executes this binary as its workers, so
+//! `main` must call `run_if_worker` before anything else, then it runs the tests itself. Every
+//! wait is bounded (`LIMIT`), so a broken pool fails a test instead of hanging it.
+//!
+//! Run one test: `cargo test --test process_pool -- NAME_SUBSTRING`.
+
+use std::collections::HashSet;
+use std::io::{BufRead, BufReader};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::process::{Command, ExitCode, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use stealpool::process_pool::{ProcessPoolExecutor, Registry, Task, WORKER_ENV, run_if_worker};
+use stealpool::{BuildError, Future, FutureError, MapOptions, ReturnWhen, SubmitError, as_completed, wait};
+
+// The Python notes' two process-pool programs, run here as tests: their tasks are registered in
+// this binary's registry.
+#[allow(dead_code)]
+#[path = "../examples/process_pool_basic.rs"]
+mod process_pool_basic;
+#[allow(dead_code)]
+#[path = "../examples/process_pool_context.rs"]
+mod process_pool_context;
+
+/// Upper bound of any wait in these tests.
+const LIMIT: Duration = Duration::from_secs(60);
+
+/// Selects what `main` does in a copy of this binary started by a test (not a pool worker).
+const ROLE_ENV: &str = "PROCESS_POOL_TEST_ROLE";
+
+// ---------------------------------------------------------------------------------------------
+// Tasks
+// ---------------------------------------------------------------------------------------------
+
+/// Returns the worker's pid.
+#[derive(Serialize, Deserialize)]
+struct Pid;
+
+impl Task for Pid {
+    type Output = u32;
+    const NAME: &'static str = "pid";
+    fn run(self) -> u32 {
+        std::process::id()
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+enum Shape {
+    Circle { radius: f64 },
+    Polygon(Vec<(i32, i32)>),
+    Nothing,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Describe {
+    label: String,
+    numbers: Vec<i64>,
+    shapes: Vec<Shape>,
+    note: Option<String>,
+}
+
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+struct Description {
+    label: String,
+    sum: i64,
+    shapes: Vec<Shape>,
+    note_len: Option<usize>,
+    pid: u32,
+}
+
+impl Task for Describe {
+    type Output = Description;
+    const NAME: &'static str = "describe";
+    fn run(self) -> Description {
+        Description {
+            label: self.label.to_uppercase(),
+            sum: self.numbers.iter().sum(),
+            shapes: self.shapes.into_iter().rev().collect(),
+            note_len: self.note.map(|note| note.len()),
+            pid: std::process::id(),
+        }
+    }
+}
+
+/// Squares; panics on 13.
+#[derive(Serialize, Deserialize)]
+struct Square(u64);
+
+impl Task for Square {
+    type Output = (u32, u64);
+    const NAME: &'static str = "square";
+    fn run(self) -> (u32, u64) {
+        assert!(self.0 != 13, "thirteen is unlucky");
+        (std::process::id(), self.0 * self.0)
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct Fail(String);
+
+impl Task for Fail {
+    type Output = ();
+    const NAME: &'static str = "fail";
+    fn run(self) {
+        panic!("{}", self.0);
+    }
+}
+
+/// Ends the worker with SIGABRT.
+#[derive(Serialize, Deserialize)]
+struct Abort;
+
+impl Task for Abort {
+    type Output = ();
+    const NAME: &'static str = "abort";
+    fn run(self) {
+        std::process::abort();
+    }
+}
+
+/// Has the worker killed with SIGKILL (`kill -9`) while it runs this task.
+#[derive(Serialize, Deserialize)]
+struct KillSelf;
+
+impl Task for KillSelf {
+    type Output = ();
+    const NAME: &'static str = "kill_self";
+    fn run(self) {
+        let pid = std::process::id().to_string();
+        let _ = Command::new("sh").args(["-c", &format!("kill -KILL {pid}")]).status();
+        loop {
+            std::thread::park(); // the signal ends the process
+        }
+    }
+}
+
+/// Prints a line and never finishes (a child busy when its parent dies).
+#[derive(Serialize, Deserialize)]
+struct Hang;
+
+impl Task for Hang {
+    type Output = ();
+    const NAME: &'static str = "hang";
+    fn run(self) {
+        println!("hanging");
+        loop {
+            std::thread::park();
+        }
+    }
+}
+
+/// Left out of the registry on purpose.
+#[derive(Serialize, Deserialize)]
+struct Unregistered;
+
+impl Task for Unregistered {
+    type Output = ();
+    const NAME: &'static str = "unregistered";
+    fn run(self) {}
+}
+
+/// Serialises fine, but refuses to deserialise the value 13.
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "u32")]
+struct Picky(u32);
+
+impl TryFrom<u32> for Picky {
+    type Error = String;
+    fn try_from(value: u32) -> Result<Self, String> {
+        if value == 13 { Err("13 is refused".into()) } else { Ok(Picky(value)) }
+    }
+}
+
+impl Task for Picky {
+    type Output = u32;
+    const NAME: &'static str = "picky";
+    fn run(self) -> u32 {
+        self.0
+    }
+}
+
+/// Returns a `Picky` the parent may not be able to decode.
+#[derive(Serialize, Deserialize)]
+struct MakePicky(u32);
+
+impl Task for MakePicky {
+    type Output = Picky;
+    const NAME: &'static str = "make_picky";
+    fn run(self) -> Picky {
+        Picky(self.0)
+    }
+}
+
+/// A value whose serialisation always fails.
+#[derive(Debug)]
+struct Unserialisable;
+
+impl Serialize for Unserialisable {
+    fn serialize<S: serde::Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
+        Err(serde::ser::Error::custom("this value cannot be serialised"))
+    }
+}
+
+impl<'de> Deserialize<'de> for Unserialisable {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        <()>::deserialize(deserializer).map(|()| Unserialisable)
+    }
+}
+
+/// Its output cannot be serialised.
+#[derive(Serialize, Deserialize)]
+struct BadOutput;
+
+impl Task for BadOutput {
+    type Output = Unserialisable;
+    const NAME: &'static str = "bad_output";
+    fn run(self) -> Unserialisable {
+        Unserialisable
+    }
+}
+
+/// Its own value cannot be serialised (fails in the parent, at submit).
+#[derive(Serialize, Deserialize)]
+struct BadArgument(Unserialisable);
+
+impl Task for BadArgument {
+    type Output = ();
+    const NAME: &'static str = "bad_argument";
+    fn run(self) {}
+}
+
+/// Returns its bytes reversed. A plain `Vec<u8>` is encoded byte by byte through serde.
+#[derive(Serialize, Deserialize)]
+struct Reverse(Vec<u8>);
+
+impl Task for Reverse {
+    type Output = Vec<u8>;
+    const NAME: &'static str = "reverse";
+    fn run(mut self) -> Vec<u8> {
+        self.0.reverse();
+        self.0
+    }
+}
+
+/// A byte buffer that serde encodes in one piece (`serde_bytes`): the fast way to move bulk data.
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+struct Bytes(#[serde(with = "serde_bytes")] Vec<u8>);
+
+/// Returns its bytes reversed, as one byte string each way.
+#[derive(Serialize, Deserialize)]
+struct ReverseBytes(Bytes);
+
+impl Task for ReverseBytes {
+    type Output = Bytes;
+    const NAME: &'static str = "reverse_bytes";
+    fn run(mut self) -> Bytes {
+        self.0.0.reverse();
+        self.0
+    }
+}
+
+/// How many times `CountInit` ran in this process.
+static INIT_RUNS: AtomicUsize = AtomicUsize::new(0);
+
+#[derive(Serialize, Deserialize)]
+struct CountInit;
+
+impl Task for CountInit {
+    type Output = ();
+    const NAME: &'static str = "count_init";
+    fn run(self) {
+        INIT_RUNS.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// The worker's pid and how many times its initializer ran.
+#[derive(Serialize, Deserialize)]
+struct InitRuns;
+
+impl Task for InitRuns {
+    type Output = (u32, usize);
+    const NAME: &'static str = "init_runs";
+    fn run(self) -> (u32, usize) {
+        (std::process::id(), INIT_RUNS.load(Ordering::SeqCst))
+    }
+}
+
+fn registry() -> Registry {
+    Registry::new()
+        .register::<Pid>()
+        .register::<Describe>()
+        .register::<Square>()
+        .register::<Fail>()
+        .register::<Abort>()
+        .register::<KillSelf>()
+        .register::<Hang>()
+        .register::<Picky>()
+        .register::<MakePicky>()
+        .register::<BadOutput>()
+        .register::<BadArgument>()
+        .register::<Reverse>()
+        .register::<ReverseBytes>()
+        .register::<CountInit>()
+        .register::<InitRuns>()
+        .register::<process_pool_basic::ReportPid>()
+        .register::<process_pool_context::IndexedTask>()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------------------------
+
+/// The future's value, waiting at most `LIMIT`.
+fn get<T: Send + Sync + 'static>(future: &Future<T>) -> Result<&T, FutureError> {
+    match future.result_timeout(LIMIT) {
+        Err(FutureError::Timeout) => panic!("a future did not finish within {LIMIT:?}"),
+        other => other,
+    }
+}
+
+fn worker_failure<T: Send + Sync + std::fmt::Debug + 'static>(future: &Future<T>) -> String {
+    match get(future) {
+        Err(FutureError::WorkerFailed(why)) => why,
+        other => panic!("expected WorkerFailed, got {other:?}"),
+    }
+}
+
+/// `(state, parent pid)` of a process, from `/proc/<pid>/stat`; `None` if it does not exist.
+fn process_state(pid: u32) -> Option<(char, u32)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // "pid (comm) S ppid ...": comm may hold spaces and parentheses, so split after the last ')'.
+    let mut fields = stat[stat.rfind(')')? + 1..].split_whitespace();
+    let state = fields.next()?.chars().next()?;
+    let parent = fields.next()?.parse().ok()?;
+    Some((state, parent))
+}
+
+/// Asserts `pid` is a live child of this process.
+fn assert_live_child(pid: u32) {
+    match process_state(pid) {
+        Some((state, parent)) => {
+            assert_eq!(parent, std::process::id(), "worker {pid} is not our child");
+            assert_ne!(state, 'Z', "worker {pid} is a zombie while the pool runs");
+        }
+        None => panic!("worker {pid} does not exist while the pool runs"),
+    }
+}
+
+/// Asserts `pid` is neither a child of ours nor a zombie of ours: it was waited for.
+fn assert_reaped(pid: u32) {
+    if let Some((state, parent)) = process_state(pid) {
+        // The pid may have been reused by an unrelated process; it must not be ours.
+        assert!(parent != std::process::id(), "worker {pid} is still our child (state {state})");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tests
+// ---------------------------------------------------------------------------------------------
+
+fn values_round_trip() {
+    let pool = ProcessPoolExecutor::new(2).unwrap();
+    let shapes = vec![Shape::Circle { radius: 1.5 }, Shape::Polygon(vec![(0, 0), (3, -4)]), Shape::Nothing];
+    let future = pool
+        .submit(Describe {
+            label: "héllo wörld".into(),
+            numbers: vec![1, -2, 3_000_000_000, 4],
+            shapes: shapes.clone(),
+            note: Some("a note".into()),
+        })
+        .unwrap();
+    let described = get(&future).unwrap();
+    assert_eq!(described.label, "HÉLLO WÖRLD");
+    assert_eq!(described.sum, 3_000_000_003);
+    assert_eq!(described.shapes, shapes.into_iter().rev().collect::<Vec<_>>());
+    assert_eq!(described.note_len, Some(6));
+    assert_ne!(described.pid, std::process::id(), "the task ran in this process");
+    assert_live_child(described.pid);
+    let unit = pool.submit(Pid).unwrap();
+    assert!(get(&unit).is_ok());
+}
+
+fn panics_round_trip_and_the_child_goes_on() {
+    let pool = ProcessPoolExecutor::new(1).unwrap();
+    let before = *get(&pool.submit(Pid).unwrap()).unwrap();
+    let failed = pool.submit(Fail("the answer is 42".into())).unwrap();
+    match get(&failed) {
+        Err(FutureError::Panicked(panic)) => assert_eq!(panic.message(), "the answer is 42"),
+        other => panic!("expected a panic, got {other:?}"),
+    }
+    assert_eq!(failed.exception_timeout(LIMIT).unwrap().unwrap().message(), "the answer is 42");
+    let after = *get(&pool.submit(Pid).unwrap()).unwrap();
+    assert_eq!(before, after, "a panic must not cost the child");
+    assert_eq!(pool.processes_started(), 1);
+}
+
+fn bad_values_fail_only_their_future() {
+    let pool = ProcessPoolExecutor::new(1).unwrap();
+    let pid = *get(&pool.submit(Pid).unwrap()).unwrap();
+
+    let unknown = worker_failure(&pool.submit(Unregistered).unwrap());
+    assert!(unknown.contains("`unregistered` is not registered"), "{unknown}");
+    let argument = worker_failure(&pool.submit(Picky(13)).unwrap());
+    assert!(argument.contains("could not decode the value of task `picky`"), "{argument}");
+    assert!(argument.contains("Deserialization"), "{argument}");
+    let output = worker_failure(&pool.submit(MakePicky(13)).unwrap());
+    assert!(output.contains("could not decode the task's output"), "{output}");
+    let unsendable = worker_failure(&pool.submit(BadOutput).unwrap());
+    assert!(unsendable.contains("could not serialise the output of task `bad_output`"), "{unsendable}");
+    let unsubmittable = worker_failure(&pool.submit(BadArgument(Unserialisable)).unwrap());
+    assert!(unsubmittable.contains("could not serialise task `bad_argument`"), "{unsubmittable}");
+
+    assert_eq!(*get(&pool.submit(Picky(12)).unwrap()).unwrap(), 12);
+    assert_eq!(*get(&pool.submit(MakePicky(7)).unwrap()).unwrap(), Picky(7));
+    assert_eq!(*get(&pool.submit(Pid).unwrap()).unwrap(), pid, "none of these may cost the child");
+}
+
+fn a_killed_child_fails_only_its_task_and_is_replaced() {
+    let pool = ProcessPoolExecutor::new(1).unwrap();
+    let first = *get(&pool.submit(Pid).unwrap()).unwrap();
+
+    let killed = worker_failure(&pool.submit(KillSelf).unwrap());
+    assert!(killed.contains(&format!("worker process {first} was killed by signal 9 (SIGKILL)")), "{killed}");
+    assert!(killed.contains("while running task `kill_self`"), "{killed}");
+    assert_reaped(first);
+
+    let second = *get(&pool.submit(Pid).unwrap()).unwrap();
+    assert_ne!(first, second, "the dead child was replaced");
+    let aborted = worker_failure(&pool.submit(Abort).unwrap());
+    assert!(
+        aborted.contains(&format!("worker process {second} was killed by signal 6 (SIGABRT")),
+        "{aborted}"
+    );
+    assert_reaped(second);
+
+    let futures: Vec<_> = (20..70).map(|n| pool.submit(Square(n)).unwrap()).collect();
+    for (n, future) in (20..70).zip(&futures) {
+        assert_eq!(get(future).unwrap().1, n * n);
+    }
+    assert_eq!(pool.processes_started(), 3);
+}
+
+fn a_crash_among_many_tasks_fails_one() {
+    let pool = ProcessPoolExecutor::new(2).unwrap();
+    let mut squares = Vec::new();
+    let mut crashes = Vec::new();
+    for n in 20..80u64 {
+        squares.push(pool.submit(Square(n)).unwrap());
+        if n % 20 == 10 {
+            crashes.push(pool.submit(Abort).unwrap());
+        }
+    }
+    for (n, future) in (20..80u64).zip(&squares) {
+        assert_eq!(get(future).unwrap().1, n * n, "task {n}");
+    }
+    for crash in &crashes {
+        assert!(worker_failure(crash).contains("SIGABRT"));
+    }
+    // Futures of the process pool work with wait and as_completed.
+    let (done, not_done) = wait(&squares, Some(LIMIT), ReturnWhen::AllCompleted);
+    assert_eq!((done.len(), not_done.len()), (60, 0));
+    let (done, _) = wait(&crashes, Some(LIMIT), ReturnWhen::FirstException);
+    assert!(!done.is_empty());
+    assert_eq!(as_completed(&squares, Some(LIMIT)).filter(|item| item.is_ok()).count(), 60);
+}
+
+fn initializer_runs_once_per_child() {
+    let pool = ProcessPoolExecutor::builder()
+        .max_workers(2)
+        .initializer(CountInit)
+        .max_tasks_per_child(3)
+        .build()
+        .unwrap();
+    let futures: Vec<_> = (0..12).map(|_| pool.submit(InitRuns).unwrap()).collect();
+    let mut pids = HashSet::new();
+    for future in &futures {
+        let (pid, runs) = *get(future).unwrap();
+        assert_eq!(runs, 1, "worker {pid} ran its initializer {runs} times");
+        pids.insert(pid);
+    }
+    // 12 tasks, at most 3 per child: at least 4 children, each initialised.
+    assert!(pids.len() >= 4, "{pids:?}");
+    assert_eq!(INIT_RUNS.load(Ordering::SeqCst), 0, "the initializer ran in the parent");
+}
+
+fn a_failing_initializer_breaks_the_pool() {
+    let pool = ProcessPoolExecutor::builder()
+        .max_workers(2)
+        .initializer(Fail("no database".into()))
+        .build()
+        .unwrap();
+    let futures: Vec<_> = (0..4).map(|n| pool.submit(Square(n)).unwrap()).collect();
+    for future in &futures {
+        match get(future) {
+            Err(FutureError::Broken(why)) => {
+                assert!(why.contains("initializer panicked: no database"), "{why}")
+            }
+            other => panic!("expected Broken, got {other:?}"),
+        }
+    }
+    match pool.submit(Pid) {
+        Err(SubmitError::Broken(why)) => assert!(why.contains("no database"), "{why}"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    let unknown = ProcessPoolExecutor::builder().max_workers(1).initializer(Unregistered).build().unwrap();
+    match get(&unknown.submit(Pid).unwrap()) {
+        Err(FutureError::Broken(why)) => assert!(why.contains("`unregistered` is not registered"), "{why}"),
+        other => panic!("expected Broken, got {other:?}"),
+    }
+}
+
+fn max_tasks_per_child_recycles_children() {
+    let pool = ProcessPoolExecutor::builder().max_workers(1).max_tasks_per_child(2).build().unwrap();
+    let pids: Vec<u32> = (0..6).map(|_| *get(&pool.submit(Pid).unwrap()).unwrap()).collect();
+    assert_eq!(pids[0], pids[1]);
+    assert_eq!(pids[2], pids[3]);
+    assert_eq!(pids[4], pids[5]);
+    assert_eq!(pids.iter().collect::<HashSet<_>>().len(), 3, "{pids:?}");
+    // A retired child is reaped at once, not at shutdown.
+    assert_reaped(pids[0]);
+    assert_reaped(pids[2]);
+    assert_eq!(pool.processes_started(), 3);
+}
+
+fn map_with_chunksize_keeps_order() {
+    let pool = ProcessPoolExecutor::new(3).unwrap();
+    let results: Vec<(u32, u64)> = pool
+        .map_with((100..200).map(Square), MapOptions::new().chunksize(7))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let values: Vec<u64> = results.iter().map(|(_, value)| *value).collect();
+    assert_eq!(values, (100..200).map(|n| n * n).collect::<Vec<_>>());
+    // A chunk is one message: its items ran in one child.
+    for chunk in results.chunks(7) {
+        assert!(chunk.iter().all(|(pid, _)| *pid == chunk[0].0), "a chunk was split: {chunk:?}");
+    }
+    // Plain map, and the first error ends the iteration at its item.
+    let mut items = pool.map((10..20).map(Square)).unwrap();
+    for n in 10..13 {
+        assert_eq!(items.next().unwrap().unwrap().1, n * n);
+    }
+    match items.next() {
+        Some(Err(FutureError::Panicked(panic))) => assert_eq!(panic.message(), "thirteen is unlucky"),
+        other => panic!("expected the panic of item 13, got {other:?}"),
+    }
+    assert!(items.next().is_none());
+    // With chunks, the panic still fails only its own item.
+    let mut chunked = pool.map_with((11..16).map(Square), MapOptions::new().chunksize(5)).unwrap();
+    assert_eq!(chunked.next().unwrap().unwrap().1, 121);
+    assert_eq!(chunked.next().unwrap().unwrap().1, 144);
+    assert!(matches!(chunked.next(), Some(Err(FutureError::Panicked(_)))));
+    // A lazy, endless input with a bounded look-ahead.
+    let firsts: Vec<u64> = pool
+        .map_with((20..).map(Square), MapOptions::new().buffersize(4).chunksize(2))
+        .unwrap()
+        .take(9)
+        .map(|item| item.unwrap().1)
+        .collect();
+    assert_eq!(firsts, (20..29).map(|n| n * n).collect::<Vec<_>>());
+}
+
+fn sixteen_mebibyte_values_round_trip() {
+    let pool = ProcessPoolExecutor::new(2).unwrap();
+    let data: Vec<u8> = (0..16u32 << 20).map(|i| (i ^ (i >> 11)) as u8).collect();
+    let mut expected = data.clone();
+    expected.reverse();
+    let bytes = pool.submit(ReverseBytes(Bytes(data.clone()))).unwrap();
+    // Element by element through serde: slow without optimisations, so smaller in debug builds.
+    let plain_len = if cfg!(debug_assertions) { 1 << 20 } else { data.len() };
+    let plain = pool.submit(Reverse(data[data.len() - plain_len..].to_vec())).unwrap();
+    assert!(get(&bytes).unwrap().0 == expected, "16 MiB did not round-trip");
+    assert!(get(&plain).unwrap()[..] == expected[..plain_len], "a plain Vec<u8> did not round-trip");
+}
+
+fn shutdown_leaves_no_child() {
+    let pool = ProcessPoolExecutor::new(3).unwrap();
+    let futures: Vec<_> = (20..50).map(|n| pool.submit(Square(n)).unwrap()).collect();
+    let pids: HashSet<u32> = futures.iter().map(|future| get(future).unwrap().0).collect();
+    pids.iter().for_each(|&pid| assert_live_child(pid));
+    drop(pool);
+    pids.iter().for_each(|&pid| assert_reaped(pid));
+
+    // shutdown(wait = false) then drop; and cancel_futures.
+    let pool = ProcessPoolExecutor::new(2).unwrap();
+    let pid = *get(&pool.submit(Pid).unwrap()).unwrap();
+    pool.shutdown(false, true);
+    assert_eq!(pool.submit(Pid).unwrap_err(), SubmitError::Shutdown);
+    pool.shutdown(true, false);
+    assert_reaped(pid);
+    drop(pool);
+
+    // Queued tasks either run or are cancelled; none is left pending.
+    let pool = ProcessPoolExecutor::new(1).unwrap();
+    let queued: Vec<_> = (20..40).map(|n| pool.submit(Square(n)).unwrap()).collect();
+    pool.shutdown(true, true);
+    for future in &queued {
+        assert!(future.done(), "a future is still pending after shutdown");
+        assert!(future.cancelled() || get(future).is_ok());
+    }
+}
+
+/// A done-callback runs on the driver thread that completed the future; shutting the pool down
+/// from there makes that driver run the queued jobs itself, and none may be lost.
+fn shutdown_from_a_done_callback() {
+    let pool = std::sync::Arc::new(ProcessPoolExecutor::new(1).unwrap());
+    let first = pool.submit(Pid).unwrap();
+    let rest: Vec<_> = (20..25).map(|n| pool.submit(Square(n)).unwrap()).collect();
+    let (shut, was_shut) = mpsc::channel();
+    let owner = pool.clone();
+    first.add_done_callback(move |_| {
+        owner.shutdown(true, false);
+        let _ = shut.send(());
+    });
+    was_shut.recv_timeout(LIMIT).expect("the callback's shutdown returned");
+    assert_eq!(pool.submit(Pid).unwrap_err(), SubmitError::Shutdown);
+    for (n, future) in (20..25).zip(&rest) {
+        assert_eq!(get(future).unwrap().1, n * n);
+    }
+    let pid = *get(&first).unwrap();
+    // The callback may still hold the last reference to the pool, so its drop may happen on the
+    // driver; an explicit shutdown here still waits for every child, the driver's included.
+    pool.shutdown(true, false);
+    assert_reaped(pid);
+}
+
+fn build_options_are_checked() {
+    assert!(matches!(ProcessPoolExecutor::new(0), Err(BuildError::ZeroWorkers)));
+    match ProcessPoolExecutor::builder().max_tasks_per_child(0).build() {
+        Err(BuildError::InvalidConfig(why)) => assert!(why.contains("max_tasks_per_child")),
+        other => panic!("expected InvalidConfig, got {other:?}"),
+    }
+    let pool = ProcessPoolExecutor::builder().build().unwrap();
+    assert_eq!(pool.max_workers(), std::thread::available_parallelism().unwrap().get());
+    assert_eq!(pool.processes_started(), 0, "children start lazily");
+}
+
+/// A copy of this binary runs a pool whose child is busy, prints the child's pid, and is then
+/// killed: the orphaned child must exit by itself. It holds the copy's standard output open,
+/// so the end of that output tells when it has exited.
+fn a_child_exits_when_its_parent_dies() {
+    let mut parent = Command::new(std::env::current_exe().unwrap())
+        .env(ROLE_ENV, "orphaning-parent")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = parent.stdout.take().unwrap();
+    let (lines, received) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let _ = lines.send(line.ok());
+        }
+        let _ = lines.send(None); // end of output: every writer has exited
+    });
+    let deadline = Instant::now() + LIMIT;
+    let next = || received.recv_timeout(deadline.saturating_duration_since(Instant::now())).ok().flatten();
+    let pid: u32 =
+        next().and_then(|line| line.strip_prefix("child ")?.parse().ok()).expect("the child's pid");
+    assert_eq!(next().as_deref(), Some("hanging"));
+    parent.kill().unwrap();
+    parent.wait().unwrap();
+    assert_eq!(next(), None, "the orphaned child did not exit");
+    // Its output closed as it began to exit. Until it is gone (or a zombie of its new parent),
+    // nothing can notify a process that is not its parent, so this last step polls.
+    while let Some((state, _)) = process_state(pid).filter(|(state, _)| *state != 'Z') {
+        assert!(Instant::now() < deadline, "the orphaned child {pid} is still running (state {state})");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// The copy of this binary that `a_child_exits_when_its_parent_dies` starts.
+fn orphaning_parent() -> ! {
+    let pool = ProcessPoolExecutor::new(1).unwrap();
+    let pid = *pool.submit(Pid).unwrap().result().unwrap();
+    println!("child {pid}");
+    let _busy = pool.submit(Hang).unwrap();
+    loop {
+        std::thread::park(); // until the test kills this process
+    }
+}
+
+/// A program that forgets the hook gets an error, not a fork bomb.
+fn a_missing_hook_is_an_error() {
+    let output = Command::new(std::env::current_exe().unwrap())
+        .env(ROLE_ENV, "forgot-the-hook")
+        .env(WORKER_ENV, "1")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{output:?}");
+    assert!(stdout.contains("did not call stealpool::process_pool::run_if_worker"), "{stdout}");
+}
+
+/// `main` of the copy started with the marker but without calling the hook.
+fn forgot_the_hook() -> ! {
+    match ProcessPoolExecutor::new(1) {
+        Err(error) => println!("{error}"),
+        Ok(_) => println!("a pool was built"),
+    }
+    std::process::exit(0)
+}
+
+fn example_process_pool_basic() {
+    let pids = process_pool_basic::run().unwrap();
+    assert_eq!(pids.len(), 2);
+    assert!(pids.iter().all(|&pid| pid != std::process::id()), "{pids:?}");
+    pids.iter().for_each(|&pid| assert_reaped(pid));
+}
+
+fn example_process_pool_context() {
+    let done = process_pool_context::run().unwrap();
+    assert_eq!(done.iter().map(|(index, _)| *index).collect::<Vec<_>>(), [2, 3, 4]);
+    let pids: HashSet<u32> = done.iter().map(|(_, pid)| *pid).collect();
+    assert!((1..=3).contains(&pids.len()), "{pids:?}");
+    assert!(!pids.contains(&std::process::id()));
+    pids.iter().for_each(|&pid| assert_reaped(pid));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The harness
+// ---------------------------------------------------------------------------------------------
+
+const TESTS: &[(&str, fn())] = &[
+    ("values_round_trip", values_round_trip),
+    ("panics_round_trip_and_the_child_goes_on", panics_round_trip_and_the_child_goes_on),
+    ("bad_values_fail_only_their_future", bad_values_fail_only_their_future),
+    (
+        "a_killed_child_fails_only_its_task_and_is_replaced",
+        a_killed_child_fails_only_its_task_and_is_replaced,
+    ),
+    ("a_crash_among_many_tasks_fails_one", a_crash_among_many_tasks_fails_one),
+    ("initializer_runs_once_per_child", initializer_runs_once_per_child),
+    ("a_failing_initializer_breaks_the_pool", a_failing_initializer_breaks_the_pool),
+    ("max_tasks_per_child_recycles_children", max_tasks_per_child_recycles_children),
+    ("map_with_chunksize_keeps_order", map_with_chunksize_keeps_order),
+    ("sixteen_mebibyte_values_round_trip", sixteen_mebibyte_values_round_trip),
+    ("shutdown_leaves_no_child", shutdown_leaves_no_child),
+    ("shutdown_from_a_done_callback", shutdown_from_a_done_callback),
+    ("build_options_are_checked", build_options_are_checked),
+    ("a_child_exits_when_its_parent_dies", a_child_exits_when_its_parent_dies),
+    ("a_missing_hook_is_an_error", a_missing_hook_is_an_error),
+    ("example_process_pool_basic", example_process_pool_basic),
+    ("example_process_pool_context", example_process_pool_context),
+];
+
+fn main() -> ExitCode {
+    match std::env::var(ROLE_ENV).as_deref() {
+        Ok("forgot-the-hook") => forgot_the_hook(),
+        Ok("orphaning-parent") => {
+            run_if_worker(&registry());
+            orphaning_parent()
+        }
+        _ => run_if_worker(&registry()),
+    }
+    // Arguments that are not flags filter the tests by name, as libtest's do.
+    let filters: Vec<String> = std::env::args().skip(1).filter(|arg| !arg.starts_with('-')).collect();
+    let selected = TESTS
+        .iter()
+        .filter(|(name, _)| filters.is_empty() || filters.iter().any(|f| name.contains(f.as_str())));
+    let (mut passed, mut failed) = (0, 0);
+    let started = Instant::now();
+    for (name, test) in selected {
+        let start = Instant::now();
+        match catch_unwind(AssertUnwindSafe(test)) {
+            Ok(()) => {
+                passed += 1;
+                println!("test {name} ... ok ({:.2?})", start.elapsed());
+            }
+            Err(_) => {
+                failed += 1;
+                println!("test {name} ... FAILED");
+            }
+        }
+    }
+    println!("\nprocess_pool: {passed} passed, {failed} failed in {:.2?}", started.elapsed());
+    if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+}

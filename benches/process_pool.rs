@@ -108,28 +108,42 @@ fn main() {
     let mut rows: Vec<(String, String, String)> = Vec::new();
     let mut row = |case: &str, time: Duration, note: String| rows.push((case.into(), ms(time), note));
 
-    // 1. CPU-bound work.
-    let sequential = median(samples, || {
-        for _ in 0..cpu_tasks {
-            black_box(spin(rounds));
+    // 1. CPU-bound work. The three contenders take their samples in turn, so a slow drift of a
+    // shared machine spreads over all three instead of landing on one.
+    let contenders: [(&str, &dyn Fn()); 3] = [
+        ("sequential", &|| {
+            for _ in 0..cpu_tasks {
+                black_box(spin(rounds));
+            }
+        }),
+        ("thread pool", &|| {
+            let futures: Vec<_> =
+                (0..cpu_tasks).map(|_| threads.submit(move || spin(rounds)).unwrap()).collect();
+            futures.iter().for_each(|future| {
+                black_box(*future.result().unwrap());
+            });
+        }),
+        ("process pool", &|| {
+            let futures: Vec<_> = (0..cpu_tasks).map(|_| processes.submit(Spin(rounds)).unwrap()).collect();
+            futures.iter().for_each(|future| {
+                black_box(*future.result().unwrap());
+            });
+        }),
+    ];
+    let mut times: [Vec<Duration>; 3] = Default::default();
+    for _ in 0..samples {
+        for (slot, (_, case)) in contenders.iter().enumerate() {
+            times[slot].push(median(1, case));
         }
+    }
+    let medians = times.map(|mut samples| {
+        samples.sort();
+        samples[samples.len() / 2]
     });
-    row(&format!("{cpu_tasks} CPU-bound tasks, sequential"), sequential, "1.00×".into());
-    let on_threads = median(samples, || {
-        let futures: Vec<_> = (0..cpu_tasks).map(|_| threads.submit(move || spin(rounds)).unwrap()).collect();
-        futures.iter().for_each(|future| {
-            black_box(*future.result().unwrap());
-        });
-    });
-    let speedup = |time: Duration| format!("{:.2}×", sequential.as_secs_f64() / time.as_secs_f64());
-    row(&format!("{cpu_tasks} CPU-bound tasks, thread pool"), on_threads, speedup(on_threads));
-    let on_processes = median(samples, || {
-        let futures: Vec<_> = (0..cpu_tasks).map(|_| processes.submit(Spin(rounds)).unwrap()).collect();
-        futures.iter().for_each(|future| {
-            black_box(*future.result().unwrap());
-        });
-    });
-    row(&format!("{cpu_tasks} CPU-bound tasks, process pool"), on_processes, speedup(on_processes));
+    for ((name, _), time) in contenders.iter().zip(medians) {
+        let speedup = format!("{:.2}×", medians[0].as_secs_f64() / time.as_secs_f64());
+        row(&format!("{cpu_tasks} CPU-bound tasks, {name}"), time, speedup);
+    }
 
     // 2. Overhead per task: empty tasks, all submitted, then all awaited.
     let noop_threads = median(samples, || {
@@ -185,13 +199,16 @@ fn main() {
     });
     row("cold start: new pool, first result, shutdown", cold, String::new());
 
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let load = load.split_whitespace().take(3).collect::<Vec<_>>().join(" ");
     let mut report = String::new();
     let _ = writeln!(report, "# Process pool vs thread pool\n");
     let _ = writeln!(
         report,
         "`cargo bench --bench process_pool` (benches/process_pool.rs). {workers} workers in each pool \
          ({workers} CPUs available); one CPU-bound task is {} of xorshift ({rounds} rounds); median of \
-         {samples} samples; {} build.\n",
+         {samples} samples; {} build; load average at the end of the run: {load} (the CPU-bound rows \
+         need a quiet machine).\n",
         ms(task_time),
         if cfg!(debug_assertions) { "debug" } else { "release" },
     );

@@ -201,7 +201,7 @@ fn return_when() -> impl Strategy<Value = ReturnWhen> {
 }
 
 fn op() -> impl Strategy<Value = Op> {
-    let futures = || prop::collection::vec(future_ref(), 0..5);
+    let futures = || prop::collection::vec(future_ref(), 1..6);
     prop_oneof![
         8 => task().prop_map(Op::Submit),
         3 => (0..LATCHES).prop_map(Op::Release),
@@ -225,7 +225,9 @@ fn op() -> impl Strategy<Value = Op> {
 }
 
 fn case() -> impl Strategy<Value = Case> {
-    (pool_spec(), prop::collection::vec(op(), 1..40)).prop_map(|(pool, ops)| Case { pool, ops })
+    // The operations come first: proptest shrinks a tuple's parts in order and may stop at the
+    // first part it cannot shrink further, and the operations are what a reader needs minimal.
+    (prop::collection::vec(op(), 1..40), pool_spec()).prop_map(|(ops, pool)| Case { pool, ops })
 }
 
 /// A terminal outcome as the model compares it.

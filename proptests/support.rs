@@ -4,6 +4,7 @@
 
 // Each suite uses only part of this module.
 #![allow(dead_code)]
+
 use std::fmt;
 use std::sync::{Condvar, Mutex, Once};
 use std::time::Duration;
@@ -29,6 +30,11 @@ pub fn config(default_cases: u32, persistence: &'static str) -> Config {
     Config {
         cases,
         failure_persistence: Some(Box::new(FileFailurePersistence::Direct(persistence))),
+        // Whether a case fails can depend on the schedule. While shrinking, proptest re-runs the
+        // last failing case after each passing candidate and stops if it now passes; caching
+        // results (keyed by the readable `Debug` form) keeps one lucky run from ending the
+        // shrink early.
+        result_cache: proptest::test_runner::basic_result_cache,
         ..Config::default()
     }
 }

@@ -33,6 +33,8 @@
 //! - `scheduler`: the interface and its two implementations, the shared queue (the baseline) and
 //!   work stealing (per-worker `crossbeam-deque` deques, an injector, a parking protocol).
 //! - `sync`: `std` types normally, loom's under `--cfg loom` for the models in `loom-tests/`.
+//! - [`process_pool`]: [`ProcessPoolExecutor`]: tasks as serialisable values run in child
+//!   processes of the same executable, driven by one thread-pool worker per child (Unix).
 //!
 //! See the repository's `papers/` for the design, the invariants and the measurements.
 

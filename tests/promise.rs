@@ -182,3 +182,39 @@ fn a_concurrent_cancel_and_completion_agree() {
         assert_eq!(future.result().is_ok(), completed);
     }
 }
+
+#[test]
+fn dropping_an_uncompleted_promise_fails_its_future_instead_of_hanging() {
+    let (promise, future) = Promise::<i32>::new();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let seen = calls.clone();
+    future.add_done_callback(move |done| {
+        assert!(matches!(done.result(), Err(FutureError::Broken(_))));
+        seen.fetch_add(1, Ordering::SeqCst);
+    });
+    let (tx, rx) = mpsc::channel();
+    let waiter = {
+        let future = future.clone();
+        thread::spawn(move || {
+            tx.send(()).unwrap();
+            future.result().cloned()
+        })
+    };
+    rx.recv().unwrap();
+    drop(promise);
+    match waiter.join().unwrap() {
+        Err(FutureError::Broken(why)) => assert!(why.contains("dropped"), "{why}"),
+        other => panic!("expected Broken, got {other:?}"),
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+
+    // A completed or cancelled future keeps its outcome when its promise goes away.
+    let (promise, future) = Promise::<i32>::new();
+    promise.set_result(7).unwrap();
+    drop(promise);
+    assert_eq!(future.result(), Ok(&7));
+    let (promise, future) = Promise::<i32>::new();
+    assert!(future.cancel());
+    drop(promise);
+    assert_eq!(future.result(), Err(FutureError::Cancelled));
+}

@@ -85,6 +85,15 @@ pub const SPECS: &[Spec] = &[
         build: |w| Box::new(Stealpool::new(w, SchedulerKind::WorkStealing, LocalOrder::Fifo)),
     },
     Spec {
+        id: "stealpool-ws-join",
+        role: Role::Ours,
+        scales: true,
+        config: "as `stealpool-ws`, nested fan-out only, written as rayon's `join` with today's API: \
+                 each node submits one child, runs the other itself, then calls `result()` on the \
+                 first (half the tasks; shows what a `join` in the API would gain)",
+        build: |w| Box::new(StealpoolJoin(Stealpool::new(w, SchedulerKind::WorkStealing, LocalOrder::Lifo))),
+    },
+    Spec {
         id: "stealpool-shared",
         role: Role::Naive,
         scales: true,
@@ -147,8 +156,8 @@ pub const SPECS: &[Spec] = &[
     },
 ];
 
-const NO_MAP: &str = "no per-item futures with ordered results (rayon's `par_iter` chunks the \
-                      input: a different contract, not an equivalent)";
+const NO_MAP: &str = "no per-item futures yielding results in input order (rayon's `par_iter`, \
+                      the nearest, chunks the input: a different contract)";
 const NO_AS_COMPLETED: &str = "no completion-order iterator over independent futures";
 
 // --- stealpool ------------------------------------------------------------------------------
@@ -232,6 +241,42 @@ impl Contender for Stealpool {
             future.result().expect("a load task does not fail");
         }
         Some((started, finished))
+    }
+}
+
+/// `stealpool-ws` with the nested tree written as a `join`: one child submitted, one run inline.
+struct StealpoolJoin(Stealpool);
+
+fn stealpool_join_node(handle: &PoolHandle, depth: u32, index: usize, work: Work) {
+    if depth == 0 {
+        work.run(index);
+        return;
+    }
+    let inner = handle.clone();
+    let left = handle
+        .submit(move || stealpool_join_node(&inner, depth - 1, 2 * index, work))
+        .expect("the pool is open");
+    stealpool_join_node(handle, depth - 1, 2 * index + 1, work);
+    left.result().expect("a tree task does not fail");
+}
+
+impl Contender for StealpoolJoin {
+    fn supports(&self, case: &Case) -> Result<(), &'static str> {
+        match case {
+            Case::Nested { .. } => Ok(()),
+            _ => Err("a variant of `stealpool-ws` for the nested fan-out only"),
+        }
+    }
+
+    fn run(&self, case: &Case) {
+        let Case::Nested { depth, work } = *case else { unreachable!("refused by supports") };
+        let handle = self.0.pool.handle();
+        let root = self.0.pool.submit(move || stealpool_join_node(&handle, depth, 0, work));
+        root.expect("the pool is open").result().expect("the root does not fail");
+    }
+
+    fn probe(&self, _background: usize, _load: Work) -> Option<(u64, u64)> {
+        None // the same pool as `stealpool-ws`
     }
 }
 

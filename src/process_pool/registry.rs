@@ -25,6 +25,9 @@ use crate::error::TaskPanic;
 /// back. A panic in [`run`](Task::run) reaches the parent as
 /// [`FutureError::Panicked`](crate::FutureError::Panicked) with its message.
 ///
+/// Values travel in postcard, through serde. A `Vec<u8>` goes through serde one element at a
+/// time; mark bulk byte buffers `#[serde(with = "serde_bytes")]` to send them as one piece.
+///
 /// ```
 /// use serde::{Deserialize, Serialize};
 /// use stealpool::process_pool::Task;

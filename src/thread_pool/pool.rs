@@ -310,7 +310,12 @@ impl<S: Scheduler> PoolOps for Pool<S> {
         let handles = std::mem::take(&mut lock(&self.threads).handles);
         let me = thread::current().id();
         for handle in handles {
-            if handle.thread().id() != me {
+            if handle.thread().id() == me {
+                // A worker cannot join itself: leave its handle for a later `shutdown(wait)`
+                // from another thread, which then waits for this thread to end completely
+                // (thread-local destructors included), not only for its loop to exit.
+                lock(&self.threads).handles.push(handle);
+            } else {
                 // A worker never panics out of its loop (tasks run under catch_unwind).
                 let _ = handle.join();
             }

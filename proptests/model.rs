@@ -803,6 +803,8 @@ impl Harness {
                     future.done() && !future.running(),
                     "f{index} is cancelled but done() or running() disagree"
                 );
+                // Read again after the state: the task may have finished since `runs` was read.
+                let runs = tracked.runs.load(SeqCst);
                 ensure!(runs == 0, "f{index} is cancelled but its task ran");
                 // Every cancel in this test happens on this thread, which runs the callbacks.
                 for (n, callback) in tracked.callbacks.iter().enumerate() {
@@ -813,6 +815,7 @@ impl Harness {
                 let outcome = seen(future.result_timeout(Duration::ZERO))?
                     .ok_or(format!("f{index} is done but times out"))?;
                 ensure!(outcome != Seen::Cancelled, "f{index} says Cancelled but cancelled() is false");
+                let runs = tracked.runs.load(SeqCst);
                 ensure!(runs == 1, "f{index} finished as {outcome:?} after {runs} runs");
                 self.observe(index, outcome)?;
             } else if let Some(outcome) = &tracked.outcome {
@@ -916,7 +919,15 @@ fn run_once(case: &Case) -> Result<(), TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(support::config(256, "proptests/proptest-regressions/model.txt"))]
+    // Whether a case fails can depend on the schedule. While shrinking, proptest re-runs the last
+    // failing case after each passing candidate and stops if it now passes; caching results (keyed
+    // by the readable `Debug` form) keeps one lucky run from ending the shrink early. (Only here:
+    // a cache hit does not count as a case, so a property over a small input space with a cache
+    // would never reach its case count.)
+    #![proptest_config(proptest::test_runner::Config {
+        result_cache: proptest::test_runner::basic_result_cache,
+        ..support::config(256, "proptests/proptest-regressions/model.txt")
+    })]
 
     /// Random operation sequences on both schedulers agree with the model at every step.
     #[test]

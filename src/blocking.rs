@@ -57,6 +57,50 @@ pub(crate) fn current_worker() -> Option<Rc<dyn WorkerContext>> {
     CURRENT_WORKER.with(|current| current.borrow().clone())
 }
 
+/// Calls `f` with the context of the worker running on this thread, if any, without cloning
+/// it (the submit fast path). `f` must not enter or leave a worker.
+pub(crate) fn with_current_worker<R>(f: impl FnOnce(Option<&dyn WorkerContext>) -> R) -> R {
+    CURRENT_WORKER.with(|current| f(current.borrow().as_deref()))
+}
+
+thread_local! {
+    /// The parker an ordinary (non-worker) thread blocks on, reused across waits. A token left
+    /// by a late notification of an earlier wait only causes one spurious return.
+    static THREAD_PARKER: Arc<Parker> = Arc::new(Parker::new());
+}
+
+/// Spin iterations (checking the condition between pause instructions) and then yields an
+/// ordinary thread tries before it registers with a future and parks. Most tasks awaited right
+/// after submission finish within microseconds; catching that here spares both the waiter's
+/// sleep and the completer's wake-up (the completion then takes its lock-free path).
+#[cfg(not(loom))]
+const SPINS_BEFORE_PARK: usize = 64;
+#[cfg(not(loom))]
+const YIELDS_BEFORE_PARK: usize = 4;
+/// Under loom every spin is a yield, and each yield costs the model checker a preemption to get
+/// past: one round keeps the spin path in the models without hiding the races behind it.
+#[cfg(loom)]
+const SPINS_BEFORE_PARK: usize = 1;
+#[cfg(loom)]
+const YIELDS_BEFORE_PARK: usize = 0;
+
+/// Spins briefly until `ready()`; returns whether it became true.
+pub(crate) fn spin_until(ready: &dyn Fn() -> bool) -> bool {
+    for _ in 0..SPINS_BEFORE_PARK {
+        if ready() {
+            return true;
+        }
+        crate::sync::spin_once();
+    }
+    for _ in 0..YIELDS_BEFORE_PARK {
+        if ready() {
+            return true;
+        }
+        crate::sync::thread::yield_now();
+    }
+    ready()
+}
+
 /// Marks this thread as a worker for as long as the returned guard lives.
 pub(crate) fn enter_worker(context: Rc<dyn WorkerContext>) -> WorkerGuard {
     CURRENT_WORKER.with(|current| *current.borrow_mut() = Some(context));
@@ -102,7 +146,7 @@ impl Blocker {
     pub(crate) fn new(owns_work: impl Fn(usize) -> bool) -> Blocker {
         match current_worker() {
             Some(context) if owns_work(context.pool_id()) => Blocker::Worker(context),
-            _ => Blocker::Thread(Arc::new(Parker::new())),
+            _ => Blocker::Thread(THREAD_PARKER.with(Arc::clone)),
         }
     }
 

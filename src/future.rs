@@ -15,12 +15,17 @@
 //! 2. **Publish, then announce.** The outcome is written into a `OnceLock` *before* the state is
 //!    stored as `FINISHED` with `Release`; every reader loads the state with `Acquire` before it
 //!    reads the outcome, so a reader that sees a terminal state sees the outcome.
-//! 3. **Exactly-once notification.** The terminal store happens while holding the future's
-//!    `listeners` lock, and the completer takes the waiters and callbacks out under that same
-//!    lock. A concurrent `add_done_callback` or waiter registration takes the lock too: it either
-//!    comes first (and is taken by the completer) or sees the terminal state (and runs the
-//!    callback itself / does not sleep). So every callback runs exactly once, and no waiter
-//!    sleeps through a completion.
+//! 3. **Exactly-once notification.** A registration (`add_done_callback`, a waiter) takes the
+//!    future's `listeners` lock, sets the `LISTENING` bit of the state word with a
+//!    compare-exchange that fails if the state is terminal, and pushes itself, all under the
+//!    lock. A completion first tries `RUNNING -> FINISHED` with a compare-exchange that expects
+//!    the bit clear; if that fails because a listener set the bit, it takes the lock, stores the
+//!    terminal state and takes the waiters and callbacks out under that same lock. Both sides
+//!    are read-modify-writes of one word, so they are totally ordered: either the registration
+//!    comes first (the completer's fast path fails and the lock makes it see the listener) or
+//!    the completion comes first (the registration sees the terminal state and runs the callback
+//!    itself / does not sleep). So every callback runs exactly once, no waiter sleeps through a
+//!    completion, and a completion nobody listens to costs one compare-exchange.
 //! 4. **Cancel notifies at once.** Unlike CPython, which tells `wait`/`as_completed` about a cancel
 //!    only when a worker later dequeues the task (its fifth state, `CANCELLED_AND_NOTIFIED`),
 //!    `CANCELLED` is terminal here and wakes every waiter during `cancel()`; the queued entry is
@@ -44,6 +49,14 @@ pub(crate) const PENDING: u8 = 0;
 pub(crate) const RUNNING: u8 = 1;
 pub(crate) const FINISHED: u8 = 2;
 pub(crate) const CANCELLED: u8 = 3;
+
+/// The lifecycle state occupies the low two bits of the state word.
+const STATE_MASK: u8 = 0b011;
+
+/// Set (under the listeners' lock, while not terminal) once a waiter or a callback is
+/// registered. A completion that finds it clear finishes with one compare-exchange and never
+/// touches the lock: the common case of a task nobody is blocked on yet (invariant 3).
+const LISTENING: u8 = 0b100;
 
 /// The pool id of futures that no pool owns (made by a [`Promise`]).
 pub(crate) const NO_POOL: usize = 0;
@@ -93,41 +106,79 @@ impl<T> Shared<T> {
 
     /// The current state. `Acquire` pairs with the `Release` store of `FINISHED` (invariant 2).
     pub(crate) fn state(&self) -> u8 {
-        self.state.load(Ordering::Acquire)
+        self.state.load(Ordering::Acquire) & STATE_MASK
     }
 
     pub(crate) fn is_done(&self) -> bool {
         self.state() >= FINISHED
     }
 
-    /// `PENDING -> RUNNING`; false if the task was cancelled (or already started).
+    /// `PENDING -> to`, keeping the `LISTENING` bit when `to` is `RUNNING`; `Err(state)` with the
+    /// state found if it was not pending.
     ///
     /// `AcqRel`: the winner must see everything the submitter wrote; the loser must see the
-    /// cancellation.
+    /// transition that beat it.
+    fn leave_pending(&self, to: u8) -> Result<u8, u8> {
+        let mut current = self.state.load(Ordering::Acquire);
+        loop {
+            if current & STATE_MASK != PENDING {
+                return Err(current & STATE_MASK);
+            }
+            let next = if to == RUNNING { (current & LISTENING) | RUNNING } else { to };
+            match self.state.compare_exchange_weak(current, next, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => return Ok(PENDING),
+                Err(found) => current = found,
+            }
+        }
+    }
+
+    /// `PENDING -> RUNNING`; false if the task was cancelled (or already started).
     pub(crate) fn try_start(&self) -> bool {
         #[cfg(loom)]
         if crate::faults::injected(crate::faults::Fault::RacyStart) {
             return crate::faults::check_then_act(&self.state, PENDING, RUNNING).is_ok();
         }
-        self.state.compare_exchange(PENDING, RUNNING, Ordering::AcqRel, Ordering::Acquire).is_ok()
+        self.leave_pending(RUNNING).is_ok()
     }
 
-    /// `PENDING -> CANCELLED`; the state found if it was not pending.
-    ///
-    /// `AcqRel` on success publishes the cancel to the loser of the race (`try_start`).
+    /// `PENDING -> CANCELLED`; the state found if it was not pending. Called under the lock.
     fn try_cancel(&self) -> Result<u8, u8> {
         #[cfg(loom)]
         if crate::faults::injected(crate::faults::Fault::RacyCancel) {
             return crate::faults::check_then_act(&self.state, PENDING, CANCELLED);
         }
-        self.state.compare_exchange(PENDING, CANCELLED, Ordering::AcqRel, Ordering::Acquire)
+        self.leave_pending(CANCELLED)
+    }
+
+    /// Sets `LISTENING` unless the state is terminal; returns whether it is still not done.
+    /// Called under the listeners' lock (invariant 3).
+    fn listen(&self) -> bool {
+        let mut current = self.state.load(Ordering::Acquire);
+        loop {
+            if current & STATE_MASK >= FINISHED {
+                return false;
+            }
+            if current & LISTENING != 0 {
+                return true;
+            }
+            // AcqRel: ordered against the completer's compare-exchange on the same word.
+            match self.state.compare_exchange_weak(
+                current,
+                current | LISTENING,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return true,
+                Err(found) => current = found,
+            }
+        }
     }
 
     /// Registers `notify` to be told (with `token`) when the future becomes done. Returns the
     /// registration's id, or `None` if it is already done (then nothing was registered).
     pub(crate) fn register(&self, notify: Arc<dyn Notify>, token: usize) -> Option<u64> {
         let mut listeners = lock(&self.listeners);
-        if self.is_done() {
+        if !self.listen() {
             return None;
         }
         let id = listeners.next_id;
@@ -144,8 +195,8 @@ impl<T> Shared<T> {
         }
     }
 
-    /// Stores the terminal `state` under the lock and takes the listeners out (invariant 3).
-    fn terminate(&self, state: u8) -> Listeners<T> {
+    /// `RUNNING -> FINISHED`, taking the listeners out if any registered (invariant 3).
+    fn finish_running(&self) -> Listeners<T> {
         #[cfg(loom)]
         if crate::faults::injected(crate::faults::Fault::StoreAfterUnlock) {
             let taken = {
@@ -156,11 +207,15 @@ impl<T> Shared<T> {
                     callbacks: std::mem::take(&mut listeners.callbacks),
                 }
             };
-            self.state.store(state, Ordering::Release);
+            self.state.store(FINISHED, Ordering::Release);
             return taken;
         }
+        // Fast path: nobody listens. `Release` publishes the outcome (invariant 2).
+        if self.state.compare_exchange(RUNNING, FINISHED, Ordering::AcqRel, Ordering::Acquire).is_ok() {
+            return Listeners { next_id: 0, waiters: Vec::new(), callbacks: Vec::new() };
+        }
         let mut listeners = lock(&self.listeners);
-        self.state.store(state, Ordering::Release);
+        self.state.store(FINISHED, Ordering::Release);
         Listeners {
             next_id: 0,
             waiters: std::mem::take(&mut listeners.waiters),
@@ -265,7 +320,7 @@ impl<C: Core> Erased for C {
     }
 }
 
-/// Wakes the waiters and runs the callbacks taken out by `terminate`, outside the lock.
+/// Wakes the waiters and runs the callbacks taken out by the completion, outside the lock.
 fn announce<T: Send + Sync + 'static>(future: &Future<T>, listeners: Listeners<T>) {
     for (_, notify, token) in listeners.waiters {
         notify.notify(token);
@@ -293,7 +348,7 @@ fn finish<T: Send + Sync + 'static>(
     if shared.outcome.set(outcome).is_err() {
         return Err(InvalidStateError { state: state_name(shared.state()) });
     }
-    let listeners = shared.terminate(FINISHED);
+    let listeners = shared.finish_running();
     announce(&Future { core }, listeners);
     Ok(())
 }
@@ -500,10 +555,19 @@ impl<T: Send + Sync + 'static> Future<T> {
             return true;
         }
         let blocker = Blocker::new(|pool_id| pool_id == shared.pool_id);
-        if let Blocker::Worker(context) = &blocker {
-            if blocking::run_on_growable_stack(|| self.core.clone().run_inline()) {
-                context.record_inline_run();
-                return true;
+        match &blocker {
+            Blocker::Worker(context) => {
+                if blocking::run_on_growable_stack(|| self.core.clone().run_inline()) {
+                    context.record_inline_run();
+                    return true;
+                }
+            }
+            Blocker::Thread(_) => {
+                if deadline.is_none_or(|deadline| deadline > Instant::now())
+                    && blocking::spin_until(&|| shared.is_done())
+                {
+                    return true;
+                }
             }
         }
         let Some(registration) = shared.register(blocker.notifier(), 0) else {
@@ -525,7 +589,7 @@ impl<T: Send + Sync + 'static> Future<T> {
         }
         {
             let mut listeners = lock(&self.shared().listeners);
-            if !self.shared().is_done() {
+            if self.shared().listen() {
                 listeners.callbacks.push(Box::new(callback));
                 return;
             }
@@ -666,8 +730,7 @@ impl<T: Send + Sync + 'static> Promise<T> {
     /// Marks the future running; returns false (and changes nothing) if it was cancelled.
     /// Errors if it is already running or finished.
     pub fn set_running_or_notify_cancel(&self) -> Result<bool, InvalidStateError> {
-        let shared = &self.cell.shared;
-        match shared.state.compare_exchange(PENDING, RUNNING, Ordering::AcqRel, Ordering::Acquire) {
+        match self.cell.shared.leave_pending(RUNNING) {
             Ok(_) => Ok(true),
             Err(CANCELLED) => Ok(false),
             Err(state) => Err(InvalidStateError { state: state_name(state) }),

@@ -64,15 +64,35 @@ struct CollectorState {
     completed: VecDeque<usize>,
     /// The blocked thread, if one is blocked.
     waiter: Option<Arc<dyn Notify>>,
+    /// Tokens received so far.
+    received: usize,
+    /// Wake the waiter only once this many tokens arrived: 1 for `as_completed` and the
+    /// `First*` conditions, every registered future for `AllCompleted` (one wake-up per wait
+    /// instead of one per completion).
+    wake_after: usize,
 }
 
 impl Collector {
     fn new() -> Arc<Self> {
-        Arc::new(Collector { state: Mutex::new(CollectorState { completed: VecDeque::new(), waiter: None }) })
+        Arc::new(Collector {
+            state: Mutex::new(CollectorState {
+                completed: VecDeque::new(),
+                waiter: None,
+                received: 0,
+                wake_after: 1,
+            }),
+        })
     }
 
     fn set_waiter(&self, waiter: Option<Arc<dyn Notify>>) {
         lock(&self.state).waiter = waiter;
+    }
+
+    /// Installs the waiter, to be woken once `wake_after` tokens arrived in all.
+    fn set_waiter_after(&self, waiter: Arc<dyn Notify>, wake_after: usize) {
+        let mut state = lock(&self.state);
+        state.waiter = Some(waiter);
+        state.wake_after = wake_after.max(1);
     }
 
     fn pop(&self) -> Option<usize> {
@@ -100,7 +120,8 @@ impl Notify for Collector {
         let waiter = {
             let mut state = lock(&self.state);
             state.completed.push_back(token);
-            state.waiter.clone()
+            state.received += 1;
+            if state.received >= state.wake_after { state.waiter.clone() } else { None }
         };
         if let Some(waiter) = waiter {
             waiter.notify(token);
@@ -184,7 +205,11 @@ fn wait_distinct<W: Waitable>(futures: &[W], deadline: Option<Instant>, return_w
         }
     }
     let blocker = Blocker::new(owns_work(futures));
-    collector.set_waiter(Some(blocker.notifier()));
+    let wake_after = match return_when {
+        ReturnWhen::AllCompleted => registrations.entries.len(),
+        ReturnWhen::FirstCompleted | ReturnWhen::FirstException => 1,
+    };
+    collector.set_waiter_after(blocker.notifier(), wake_after);
     // Count completions as they arrive instead of rescanning every future on each wake-up, so
     // waiting for all of n futures costs O(n), not O(n^2). Each future is counted once: either
     // found done above, or through the one token its completion sends to a registration.

@@ -10,7 +10,7 @@ mod common;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use common::{Latch, PATIENCE, builder, get, hold_worker, pool};
+use common::{Latch, PATIENCE, get, hold_worker, pool};
 use stealpool::{FutureError, Promise, ReturnWhen, SchedulerKind, ThreadPoolExecutor, wait};
 
 /// Long enough for any step to happen; short enough that a reproduced defect fails quickly.
@@ -141,7 +141,7 @@ fn worker_survives_a_panicking_result_drop(kind: SchedulerKind) {
 /// on a promise and on Y's future, parked second. Then the promise completes and a task T is
 /// submitted at once. Racy by nature (the window is W's wake-up latency), so it is repeated.
 fn stranded_task_after_helper_wakes(kind: SchedulerKind) {
-    for _ in 0..20 {
+    for _ in 0..500 {
         let pool = pool(kind, 3);
         let y = hold_worker(&pool);
         // X: runs a task, then goes idle.
@@ -157,7 +157,8 @@ fn stranded_task_after_helper_wakes(kind: SchedulerKind) {
                 move || {
                     w_started.set();
                     w_go.wait();
-                    let (done, _) = wait([promised.erase(), y_future.erase()], None, ReturnWhen::FirstCompleted);
+                    let (done, _) =
+                        wait([promised.erase(), y_future.erase()], None, ReturnWhen::FirstCompleted);
                     assert_eq!(done.len(), 1);
                     // Blocks without helping: only another worker can run T.
                     receive.recv_timeout(BOUND).is_ok()
@@ -175,7 +176,7 @@ fn stranded_task_after_helper_wakes(kind: SchedulerKind) {
         wait_until(|| pool.stats().parks() > parks);
         // Complete W's wait and submit T in the window before W takes itself off the list.
         promise.set_result(()).unwrap();
-        pool.submit(move || send.send(()).unwrap()).unwrap();
+        pool.submit(move || drop(send.send(()))).unwrap();
         let received = *get(&w).unwrap();
         y.release();
         assert!(received, "the task submitted while a helper woke was never run by the idle worker");
@@ -275,9 +276,4 @@ mod shared_queue {
     fn zero_timeout_on_a_worker_only_looks() {
         super::zero_timeout_on_a_worker_only_looks(SharedQueue);
     }
-}
-
-#[allow(dead_code)]
-fn unused(_: fn(SchedulerKind) -> stealpool::ThreadPoolBuilder) {
-    let _ = builder;
 }

@@ -2,8 +2,8 @@
 //!
 //! This is the design of CPython's `ThreadPoolExecutor` (a `queue.SimpleQueue` every worker
 //! blocks on) and of the `threadpool` crate (a channel behind a mutex): a `Mutex<VecDeque>` and
-//! a condition variable. A push takes the lock, appends, and wakes one sleeper; a worker that
-//! finds the queue empty waits on the condition variable. It is the honest baseline the
+//! a condition variable. A push takes the lock, appends, and wakes one sleeper if there is one; a
+//! worker that finds the queue empty spins a few rounds, then waits on the condition variable. It is the honest baseline the
 //! work-stealing scheduler is measured against: every push and pop contends for the one lock.
 //!
 //! Invariant (no lost wake-up): a worker checks "queue empty and not ready" and goes to sleep
@@ -14,6 +14,7 @@ use std::collections::VecDeque;
 use std::time::Instant;
 
 use crate::blocking::Notify;
+use crate::scheduler::sleep::SPIN_ROUNDS;
 use crate::scheduler::{Scheduler, SchedulerConfig, Task};
 use crate::stats::{WorkerCounters, bump};
 use crate::sync::{Arc, AtomicUsize, Condvar, Mutex, Ordering, lock};
@@ -71,16 +72,23 @@ impl Scheduler for SharedQueue {
     }
 
     fn push_external(&self, task: Task) {
-        {
+        let claimed_sleeper = {
             let mut tasks = lock(&self.queue.tasks);
             tasks.push_back(task);
             // Claim the sleeper this push wakes (see `Queue::claimed`).
-            if self.queue.sleeping.load(Ordering::Relaxed) > 0 {
+            let sleeping = self.queue.sleeping.load(Ordering::Relaxed) > 0;
+            if sleeping {
                 self.queue.sleeping.fetch_sub(1, Ordering::Relaxed);
                 self.queue.claimed.fetch_add(1, Ordering::Relaxed);
             }
+            sleeping
+        };
+        // Signal only when a sleeper was claimed: with none, every waiting worker already has a
+        // wake-up on the way and every other worker looks at the queue before it waits, so the
+        // signal (a system call) would wake nobody.
+        if claimed_sleeper {
+            self.queue.available.notify_one();
         }
-        self.queue.available.notify_one();
     }
 
     fn push_local(&self, _local: &usize, task: Task) {
@@ -93,6 +101,15 @@ impl Scheduler for SharedQueue {
 
     fn park(&self, local: &usize, ready: &dyn Fn() -> bool, deadline: Option<Instant>) {
         let counters = self.counters.of(*local);
+        // Spin a few rounds first, as the sleep protocol of the work-stealing scheduler does
+        // (and as the `threadpool` crate's channel does before it blocks), so that the two
+        // schedulers differ in their queues, not in how eagerly they sleep.
+        for _ in 0..SPIN_ROUNDS {
+            if !lock(&self.queue.tasks).is_empty() || ready() {
+                return;
+            }
+            crate::sync::thread::yield_now();
+        }
         let mut tasks = lock(&self.queue.tasks);
         if !tasks.is_empty() || ready() {
             return;

@@ -44,13 +44,13 @@ use crate::sync::{Arc, AtomicUsize, Mutex, Ordering, fence, lock};
 /// sleeper. Small, because on a 2-core machine with more workers than cores a spinning worker
 /// takes the CPU from one that has work; measured in `papers/` (parking).
 #[cfg(not(loom))]
-const SPIN_ROUNDS: usize = 4;
+pub(crate) const SPIN_ROUNDS: usize = 4;
 
 /// One round under loom: each round's yield hands the turn to another thread, so every extra
 /// round costs the model checker a preemption to get past it, and with four the races after the
 /// spin would lie beyond a small preemption bound. One round keeps the spin path in the models.
 #[cfg(loom)]
-const SPIN_ROUNDS: usize = 1;
+pub(crate) const SPIN_ROUNDS: usize = 1;
 
 /// The sleep state of one pool.
 pub(crate) struct Sleep {

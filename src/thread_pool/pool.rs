@@ -149,7 +149,8 @@ impl<S: Scheduler> Pool<S> {
         }
     }
 
-    /// Runs one dequeued task on this worker, counting it.
+    /// Runs one dequeued task on this worker, counting it. Runs on the current stack: callers
+    /// that may be deep in nested waits go through `blocking::run_on_growable_stack`.
     pub(crate) fn run_task(&self, worker: usize, task: Task) {
         let counters = self.counters.of(worker);
         if self.is_broken()
@@ -158,7 +159,7 @@ impl<S: Scheduler> Pool<S> {
             bump(&counters.tasks_skipped);
             return;
         }
-        match blocking::run_on_growable_stack(|| task.run()) {
+        match task.run() {
             RunResult::Ran => bump(&counters.tasks_run),
             RunResult::Cancelled => bump(&counters.tasks_skipped),
             RunResult::RanElsewhere => {}
@@ -241,6 +242,36 @@ impl<S: Scheduler> PoolOps for Pool<S> {
     }
 
     fn submit_task(&self, task: Task) -> Result<(), SubmitError> {
+        // Fast path: a task of this pool submitting to it. Its worker is alive and pops its own
+        // deque before it can exit, so the task cannot be stranded by a concurrent shutdown and
+        // needs no in-flight count: one load refuses it once the pool is closed or broken (a
+        // `SeqCst` load: a submit that starts after `shutdown` returned sees `CLOSED`). A task
+        // pushed just after a concurrent `cancel_futures` drain is run, as if it was accepted
+        // before the shutdown; one pushed after a break is failed by `run_task`.
+        let mut task = Some(task);
+        let local = blocking::with_current_worker(|context| {
+            let context = context?.as_any().downcast_ref::<WorkerCtx<S>>()?;
+            if context.pool.pool_id() != self.id {
+                return None;
+            }
+            let word = self.lifecycle.load(Ordering::SeqCst);
+            if word & (CLOSED | BROKEN) != 0 {
+                return Some(Err(self.refusal(word)));
+            }
+            bump(&self.counters.of(context.index).tasks_submitted);
+            self.scheduler.push_local(&context.local, task.take().expect("not yet pushed"));
+            Some(Ok(()))
+        });
+        match local {
+            Some(Ok(())) => {
+                self.start_worker_if_needed();
+                return Ok(());
+            }
+            Some(Err(refused)) => return Err(refused),
+            None => {}
+        }
+        let task = task.expect("only the fast path takes the task");
+
         let word = self.lifecycle.fetch_add(SUBMITTING, Ordering::SeqCst);
         if word & (CLOSED | BROKEN) != 0 {
             self.lifecycle.fetch_sub(SUBMITTING, Ordering::SeqCst);
@@ -256,17 +287,8 @@ impl<S: Scheduler> PoolOps for Pool<S> {
             }
             return Err(self.refusal(word));
         }
-        match self.own_worker() {
-            Some(context) => {
-                let context = context.as_any().downcast_ref::<WorkerCtx<S>>().expect("a worker of this pool");
-                bump(&self.counters.of(context.index).tasks_submitted);
-                self.scheduler.push_local(&context.local, task);
-            }
-            None => {
-                self.submitted_external.fetch_add(1, Ordering::Relaxed);
-                self.scheduler.push_external(task);
-            }
-        }
+        self.submitted_external.fetch_add(1, Ordering::Relaxed);
+        self.scheduler.push_external(task);
         self.start_worker_if_needed();
         // Release the in-flight count last: shutdown waits for it (see the module doc).
         self.lifecycle.fetch_sub(SUBMITTING, Ordering::SeqCst);

@@ -18,7 +18,8 @@
 //!
 //! **Stack depth.** Helping runs tasks on the waiter's stack, so a chain of nested waits nests
 //! frames. Each task run by a worker (from a queue or inline) goes through
-//! `blocking::run_on_growable_stack`, which switches to a
+//! `blocking::run_on_growable_stack` when it runs while waiting (the main loop runs at the bottom
+//! of the thread's stack and skips the check), which switches to a
 //! freshly allocated stack segment when less than `blocking::RED_ZONE` bytes remain (the `stacker`
 //! crate, as rustc uses for deep recursion). Depth is therefore bounded by memory, not by the
 //! thread's stack: a chain of 10 000 nested waits completes. Bounding the depth instead would
@@ -66,7 +67,7 @@ impl<S: Scheduler> WorkerContext for WorkerCtx<S> {
                 return true;
             }
             if let Some(task) = self.pool.scheduler.next_task(&self.local) {
-                self.pool.run_task(self.index, task);
+                blocking::run_on_growable_stack(|| self.pool.run_task(self.index, task));
                 continue;
             }
             if blocking::expired(deadline) {
@@ -78,7 +79,7 @@ impl<S: Scheduler> WorkerContext for WorkerCtx<S> {
 
     fn run_queued(&self) {
         while let Some(task) = self.pool.scheduler.next_task(&self.local) {
-            self.pool.run_task(self.index, task);
+            blocking::run_on_growable_stack(|| self.pool.run_task(self.index, task));
         }
     }
 

@@ -322,6 +322,10 @@ impl<C: Core> Erased for C {
 
 /// Wakes the waiters and runs the callbacks taken out by the completion, outside the lock.
 fn announce<T: Send + Sync + 'static>(future: &Future<T>, listeners: Listeners<T>) {
+    if listeners.waiters.is_empty() && listeners.callbacks.is_empty() {
+        // The common case (nobody listened): skip building the iterators and their drops.
+        return;
+    }
     for (_, notify, token) in listeners.waiters {
         notify.notify(token);
     }
@@ -553,6 +557,10 @@ impl<T: Send + Sync + 'static> Future<T> {
         let shared = self.shared();
         if shared.is_done() {
             return true;
+        }
+        if blocking::expired(deadline) {
+            // A zero (or past) timeout only looks: it must not run the task inline or help.
+            return false;
         }
         let blocker = Blocker::new(|pool_id| pool_id == shared.pool_id);
         match &blocker {

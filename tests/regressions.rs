@@ -1,9 +1,7 @@
 //! Regression tests for defects found in the core (future, blocking, schedulers, thread pool).
 //!
-//! A test that still reproduces its defect is `#[ignore]`d with the reason, so that the suite stays
-//! green; run them with `cargo test --test regressions -- --ignored`. Every wait is bounded: a
-//! deadlock fails the test with a message, and a pool whose shutdown would hang is leaked instead
-//! of dropped.
+//! Each test reproduced its defect before the fix. Every wait is bounded: a deadlock fails the
+//! test with a message, and a pool whose shutdown would hang is leaked instead of dropped.
 
 mod common;
 
@@ -80,7 +78,6 @@ fn shutdown_from_task_while_another_task_awaits_it(kind: SchedulerKind) {
 /// (`start_worker_if_needed` → `break_pool`), but `break_pool` waits for the submissions in
 /// flight, and the submit that called it is one of them: that submit spins for ever.
 #[test]
-#[ignore = "reproduces: submit spins for ever when the first worker thread cannot be spawned"]
 fn submit_returns_when_no_worker_thread_can_be_spawned() {
     let (send, receive) = mpsc::channel();
     std::thread::spawn(move || {
@@ -176,7 +173,10 @@ fn stranded_task_after_helper_wakes(kind: SchedulerKind) {
         wait_until(|| pool.stats().parks() > parks);
         // Complete W's wait and submit T in the window before W takes itself off the list.
         promise.set_result(()).unwrap();
-        pool.submit(move || drop(send.send(()))).unwrap();
+        pool.submit(move || {
+            let _ = send.send(());
+        })
+        .unwrap();
         let received = *get(&w).unwrap();
         y.release();
         assert!(received, "the task submitted while a helper woke was never run by the idle worker");
@@ -213,31 +213,26 @@ mod work_stealing {
     use stealpool::SchedulerKind::WorkStealing;
 
     #[test]
-    #[ignore = "reproduces: two tasks calling shutdown(wait = true) wait for each other"]
     fn concurrent_shutdown_from_two_tasks() {
         super::concurrent_shutdown_from_two_tasks(WorkStealing);
     }
 
     #[test]
-    #[ignore = "reproduces: shutdown(wait = true) from a task waits for a worker that awaits that task"]
     fn shutdown_from_task_while_another_task_awaits_it() {
         super::shutdown_from_task_while_another_task_awaits_it(WorkStealing);
     }
 
     #[test]
-    #[ignore = "reproduces: a panicking drop of a result kills the only worker"]
     fn worker_survives_a_panicking_result_drop() {
         super::worker_survives_a_panicking_result_drop(WorkStealing);
     }
 
     #[test]
-    #[ignore = "reproduces: Sleep::notify_one wakes a helper that returns, stranding the task"]
     fn stranded_task_after_helper_wakes() {
         super::stranded_task_after_helper_wakes(WorkStealing);
     }
 
     #[test]
-    #[ignore = "reproduces: result_timeout(0) on a worker runs the queued task inline"]
     fn zero_timeout_on_a_worker_only_looks() {
         super::zero_timeout_on_a_worker_only_looks(WorkStealing);
     }
@@ -247,19 +242,16 @@ mod shared_queue {
     use stealpool::SchedulerKind::SharedQueue;
 
     #[test]
-    #[ignore = "reproduces: two tasks calling shutdown(wait = true) wait for each other"]
     fn concurrent_shutdown_from_two_tasks() {
         super::concurrent_shutdown_from_two_tasks(SharedQueue);
     }
 
     #[test]
-    #[ignore = "reproduces: shutdown(wait = true) from a task waits for a worker that awaits that task"]
     fn shutdown_from_task_while_another_task_awaits_it() {
         super::shutdown_from_task_while_another_task_awaits_it(SharedQueue);
     }
 
     #[test]
-    #[ignore = "reproduces: a panicking drop of a result kills the only worker"]
     fn worker_survives_a_panicking_result_drop() {
         super::worker_survives_a_panicking_result_drop(SharedQueue);
     }
@@ -272,7 +264,6 @@ mod shared_queue {
     }
 
     #[test]
-    #[ignore = "reproduces: result_timeout(0) on a worker runs the queued task inline"]
     fn zero_timeout_on_a_worker_only_looks() {
         super::zero_timeout_on_a_worker_only_looks(SharedQueue);
     }

@@ -116,15 +116,26 @@ impl Sleep {
             self.parkers[index].park(deadline);
             bump(&counters.wakeups);
         }
-        self.deregister(index);
+        let claimed_by_waker = !self.deregister(index);
+        // A push that chose this worker spent its one wake-up here. If this worker is about to
+        // return to its caller without searching (its `ready()` holds: a helper whose future
+        // completed, or shutdown), pass the wake-up on, or the pushed task could wait for a
+        // worker that nobody wakes while the others sleep.
+        if claimed_by_waker && ready() && has_work() {
+            self.notify_one();
+        }
     }
 
-    /// Removes `index` from the sleepers if a waker did not already.
-    fn deregister(&self, index: usize) {
+    /// Removes `index` from the sleepers; false if a waker already had.
+    fn deregister(&self, index: usize) -> bool {
         let mut sleepers = lock(&self.sleepers);
-        if let Some(at) = sleepers.iter().position(|&sleeper| sleeper == index) {
-            sleepers.swap_remove(at);
-            self.num_sleeping.fetch_sub(1, Ordering::SeqCst);
+        match sleepers.iter().position(|&sleeper| sleeper == index) {
+            Some(at) => {
+                sleepers.swap_remove(at);
+                self.num_sleeping.fetch_sub(1, Ordering::SeqCst);
+                true
+            }
+            None => false,
         }
     }
 

@@ -94,9 +94,10 @@ impl WorkStealing {
         loop {
             match self.injector.steal_batch_and_pop(&local.deque) {
                 Steal::Success(task) => {
-                    // More work left behind: wake one more worker for it (see `sleep`, "no
-                    // thundering herd").
-                    if !self.injector.is_empty() {
+                    // More work left behind, in the injector or in the batch just moved to this
+                    // worker's deque: wake one more worker for it (see `sleep`, "no thundering
+                    // herd").
+                    if !self.injector.is_empty() || !local.deque.is_empty() {
                         self.sleep.notify_one();
                     }
                     return Some(task);

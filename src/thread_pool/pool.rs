@@ -22,9 +22,14 @@
 //!    just before the close is still run. A submit refused after the close still counts itself in
 //!    flight for a moment; a worker that looks then parks, so the refusing submit wakes every
 //!    worker again after it takes itself out of the count.
-//! 4. With `wait`, block until every worker has exited (a worker calling shutdown from inside a
-//!    task first helps run what is still queued, then waits for the others), then join them.
+//! 4. With `wait`, block until every worker has exited, then join them. A task of this pool
+//!    calling `shutdown(wait)` cannot wait for the workers (one is its own thread; others may be
+//!    waiting for it): it runs what is still queued and returns, leaving the joining to a
+//!    `shutdown(wait)` from outside the pool (the executor's drop).
 
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use crossbeam_utils::CachePadded;
 use std::sync::{OnceLock, Weak};
 
 use crate::blocking::{self, WorkerContext};
@@ -32,7 +37,9 @@ use crate::error::{FutureError, SubmitError};
 use crate::future::RunResult;
 use crate::scheduler::{Scheduler, SchedulerConfig, Task};
 use crate::stats::{PoolStats, WorkerCounters, bump};
-use crate::sync::{Arc, AtomicU64, AtomicUsize, Condvar, Mutex, Ordering, lock, spin_once, thread};
+use crate::sync::{
+    Arc, AtomicBool, AtomicU64, AtomicUsize, Condvar, Mutex, Ordering, lock, spin_once, thread,
+};
 use crate::thread_pool::worker::{self, WorkerCtx};
 
 const CLOSED: usize = 1;
@@ -72,7 +79,9 @@ pub(crate) struct Pool<S: Scheduler> {
     id: usize,
     this: Weak<Pool<S>>,
     pub(crate) scheduler: S,
-    lifecycle: AtomicUsize,
+    lifecycle: CachePadded<AtomicUsize>,
+    /// Mirrors the `BROKEN` flag of `lifecycle` on its own cache line (see `is_broken`).
+    broken: CachePadded<AtomicBool>,
     broken_reason: OnceLock<String>,
     config: PoolConfig,
     thread_name_prefix: String,
@@ -102,7 +111,8 @@ impl<S: Scheduler> Pool<S> {
             thread_name_prefix,
             this: this.clone(),
             scheduler: S::new(scheduler_config, counters.clone()),
-            lifecycle: AtomicUsize::new(0),
+            lifecycle: CachePadded::new(AtomicUsize::new(0)),
+            broken: CachePadded::new(AtomicBool::new(false)),
             broken_reason: OnceLock::new(),
             config,
             threads: Mutex::new(Threads { handles: Vec::new(), live: 0 }),
@@ -129,8 +139,10 @@ impl<S: Scheduler> Pool<S> {
         word & CLOSED != 0 && word < SUBMITTING
     }
 
+    /// Read by every `run_task`: kept off the lifecycle word's cache line, which every
+    /// external submit writes.
     pub(crate) fn is_broken(&self) -> bool {
-        self.lifecycle.load(Ordering::Acquire) & BROKEN != 0
+        self.broken.load(Ordering::Acquire)
     }
 
     fn refusal(&self, word: usize) -> SubmitError {
@@ -159,19 +171,27 @@ impl<S: Scheduler> Pool<S> {
             bump(&counters.tasks_skipped);
             return;
         }
-        match task.run() {
-            RunResult::Ran => bump(&counters.tasks_run),
-            RunResult::Cancelled => bump(&counters.tasks_skipped),
-            RunResult::RanElsewhere => {}
+        // The task's own panics are caught inside `run`; this catches one from dropping its
+        // result when no handle is left (the cell dies here), which must not kill the worker.
+        match catch_unwind(AssertUnwindSafe(|| task.run())) {
+            Ok(RunResult::Ran) | Err(_) => bump(&counters.tasks_run),
+            Ok(RunResult::Cancelled) => bump(&counters.tasks_skipped),
+            Ok(RunResult::RanElsewhere) => {}
         }
     }
 
     /// Marks the pool broken (an initializer panicked), refuses new submissions and fails
     /// every queued task with [`FutureError::Broken`].
-    pub(crate) fn break_pool(&self, reason: String) {
+    ///
+    /// `from_submit`: called by a submission (which counts itself in flight, so it must not wait
+    /// for the submissions in flight; each concurrent one drains again after its own push).
+    pub(crate) fn break_pool(&self, reason: String, from_submit: bool) {
         let _ = self.broken_reason.set(reason);
+        self.broken.store(true, Ordering::SeqCst);
         self.lifecycle.fetch_or(BROKEN, Ordering::SeqCst);
-        self.wait_for_submitters();
+        if !from_submit {
+            self.wait_for_submitters();
+        }
         let reason = self.broken_reason.get().cloned().unwrap_or_default();
         for task in self.scheduler.drain() {
             if task.clone().fail(FutureError::Broken(reason.clone())) {
@@ -209,7 +229,7 @@ impl<S: Scheduler> Pool<S> {
                 let none_running = threads.live == 0;
                 drop(threads);
                 if none_running {
-                    self.break_pool(format!("could not start a worker thread: {error}"));
+                    self.break_pool(format!("could not start a worker thread: {error}"), true);
                 }
             }
         }
@@ -322,22 +342,21 @@ impl<S: Scheduler> PoolOps for Pool<S> {
         if crate::faults::injected(crate::faults::Fault::SkipWaitForWorkers) {
             return;
         }
-        // 4. Wait for the workers; a worker of this pool helps first and does not wait for itself.
+        // 4. Wait for the workers (from outside the pool).
         let own = self.own_worker();
         if let Some(context) = &own {
-            // The queues only shrink now, so running until none is left is enough.
+            // A task of this pool cannot wait for the workers: one of them is its own thread, and
+            // others may be waiting for this very task (or calling shutdown too). It runs what is
+            // queued (the queues only shrink now) and returns; joining the threads is left to a
+            // `shutdown(wait)` from outside the pool, such as the executor's drop.
             context.run_queued();
+            return;
         }
-        self.wait_for_workers(usize::from(own.is_some()));
+        self.wait_for_workers(0);
         let handles = std::mem::take(&mut lock(&self.threads).handles);
         let me = thread::current().id();
         for handle in handles {
-            if handle.thread().id() == me {
-                // A worker cannot join itself: leave its handle for a later `shutdown(wait)`
-                // from another thread, which then waits for this thread to end completely
-                // (thread-local destructors included), not only for its loop to exit.
-                lock(&self.threads).handles.push(handle);
-            } else {
+            if handle.thread().id() != me {
                 // A worker never panics out of its loop (tasks run under catch_unwind).
                 let _ = handle.join();
             }

@@ -116,7 +116,7 @@ pub(crate) fn main<S: Scheduler>(pool: Arc<Pool<S>>, index: usize) {
     if let Some(initializer) = pool.initializer() {
         if let Err(payload) = catch_unwind(AssertUnwindSafe(|| initializer())) {
             let panic = TaskPanic::from_payload(&*payload);
-            pool.break_pool(format!("a worker's initializer panicked: {}", panic.message()));
+            pool.break_pool(format!("a worker's initializer panicked: {}", panic.message()), false);
             return;
         }
     }

@@ -9,6 +9,8 @@
 //!   every workload once at toy sizes, the report rendered into a temporary directory that is
 //!   then removed; `results/` is not touched. This is what CI runs.
 //!
+//! `STEALPOOL_BENCH_WORKERS=1,2,4,8,16` sets the worker counts swept (default 1, 2, 4, 8).
+//!
 //! `STEALPOOL_BENCH_FILTER=<text>` keeps only the cells whose `contender/case` (e.g.
 //! `stealpool-ws/nested-d16`) contains `<text>`, and prints their medians to stderr instead of
 //! writing `results/` (for profiling one cell, e.g. under `perf record`).
@@ -61,6 +63,16 @@ pub struct Plan {
     pub load_work: Work,
 }
 
+/// `STEALPOOL_BENCH_WORKERS=1,2,4,8,16`: the worker counts to sweep (default 1, 2, 4, 8), e.g. for a
+/// scaling sweep on a machine with more cores. The report heads its comparisons with the largest count
+/// that does not exceed the cores available.
+fn workers_from_env() -> Option<Vec<usize>> {
+    let text = std::env::var("STEALPOOL_BENCH_WORKERS").ok()?;
+    let counts: Vec<usize> =
+        text.split(',').filter_map(|count| count.trim().parse().ok()).filter(|&count| count > 0).collect();
+    (!counts.is_empty()).then_some(counts)
+}
+
 impl Plan {
     fn new(mode: Mode) -> Plan {
         let (samples, warmups, idle_probes, loaded_probes) = match mode {
@@ -71,7 +83,7 @@ impl Plan {
         let toy = mode == Mode::Test;
         Plan {
             mode,
-            workers: if toy { vec![1, 2] } else { vec![1, 2, 4, 8] },
+            workers: if toy { vec![1, 2] } else { workers_from_env().unwrap_or_else(|| vec![1, 2, 4, 8]) },
             samples,
             warmups,
             burst_sizes: if toy { vec![100] } else { vec![1_000, 10_000, 100_000] },

@@ -86,17 +86,15 @@ const YIELDS_BEFORE_PARK: usize = 0;
 
 /// Spins briefly until `ready()`; returns whether it became true.
 pub(crate) fn spin_until(ready: &dyn Fn() -> bool) -> bool {
-    for _ in 0..SPINS_BEFORE_PARK {
+    for round in 0..SPINS_BEFORE_PARK + YIELDS_BEFORE_PARK {
         if ready() {
             return true;
         }
-        crate::sync::spin_once();
-    }
-    for _ in 0..YIELDS_BEFORE_PARK {
-        if ready() {
-            return true;
+        if round < SPINS_BEFORE_PARK {
+            crate::sync::spin_once();
+        } else {
+            crate::sync::thread::yield_now();
         }
-        crate::sync::thread::yield_now();
     }
     ready()
 }

@@ -71,7 +71,8 @@ pub struct WorkerStats {
     pub tasks_skipped: u64,
     /// Tasks submitted from tasks running on this worker.
     pub tasks_submitted: u64,
-    /// Tasks this worker took from another worker's deque (work stealing only).
+    /// Successful steals from another worker's deque (work stealing only); each takes up to half
+    /// of the victim's deque, one task to run and the rest into this worker's own deque.
     pub tasks_stolen: u64,
     /// Steal attempts on other workers' deques, successful or not (work stealing only).
     pub steal_attempts: u64,
@@ -105,7 +106,7 @@ impl PoolStats {
         self.workers.iter().map(|worker| worker.tasks_skipped).sum::<u64>() + self.drained
     }
 
-    /// Tasks taken from another worker's deque.
+    /// Successful steals from other workers' deques.
     pub fn tasks_stolen(&self) -> u64 {
         self.workers.iter().map(|worker| worker.tasks_stolen).sum()
     }

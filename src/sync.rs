@@ -114,6 +114,19 @@ pub(crate) mod loom_deque {
     }
 
     impl<T> Stealer<T> {
+        /// Takes one task to run and moves at most one more into `dest`.
+        pub(crate) fn steal_batch_and_pop(&self, dest: &Worker<T>) -> Steal<T> {
+            let mut queue = self.queue.lock().unwrap();
+            match queue.pop_front() {
+                Some(task) => {
+                    if let Some(extra) = queue.pop_front() {
+                        dest.push(extra);
+                    }
+                    Steal::Success(task)
+                }
+                None => Steal::Empty,
+            }
+        }
         pub(crate) fn steal(&self) -> Steal<T> {
             match self.queue.lock().unwrap().pop_front() {
                 Some(task) => Steal::Success(task),

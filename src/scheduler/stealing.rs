@@ -8,8 +8,8 @@
 //! crossbeam-deque's documentation recommends:
 //!
 //! ```text
-//! own deque (pop)  ->  injector (steal a batch, run one)  ->  other deques (steal one),
-//!                                                            from a random victim onwards
+//! own deque (pop)  ->  injector (steal a batch, run one)  ->  other deques (steal a batch,
+//!                                                            run one), from a random victim onwards
 //! ```
 //!
 //! A task submitted by a task goes to the submitting worker's own deque, so nested work stays on
@@ -58,7 +58,8 @@ impl StealingLocal {
 }
 
 impl WorkStealing {
-    /// Steals one task from another worker, visiting every victim once from a random start.
+    /// Steals from another worker (half its deque, one task to run), visiting every victim once
+    /// from a random start.
     fn steal_from_others(&self, local: &StealingLocal) -> Option<Task> {
         let count = self.stealers.len();
         if count <= 1 {
@@ -74,7 +75,10 @@ impl WorkStealing {
                     continue;
                 }
                 bump(&counters.steal_attempts);
-                match self.stealers[victim].steal() {
+                // Take half of the victim's deque (at most a crossbeam batch), not one task: a
+                // thief that took one would be back for the next at once, and every steal races
+                // the victim's own pops on the same end of the deque.
+                match self.stealers[victim].steal_batch_and_pop(&local.deque) {
                     Steal::Success(task) => {
                         bump(&counters.tasks_stolen);
                         return Some(task);

@@ -145,8 +145,11 @@ impl Registrations {
 
 /// Keeps the first occurrence of each distinct future.
 fn distinct<W: Waitable>(futures: impl IntoIterator<Item = W>) -> Vec<W> {
-    let mut seen = HashSet::new();
-    futures.into_iter().filter(|future| seen.insert(future.erased_future().identity())).collect()
+    let futures = futures.into_iter();
+    // Sized up front: growing the set rehashes every identity seen so far, several times over
+    // for a large wait.
+    let mut seen = HashSet::with_capacity(futures.size_hint().0);
+    futures.filter(|future| seen.insert(future.erased_future().identity())).collect()
 }
 
 fn is_done(future: &dyn Erased) -> bool {

@@ -59,13 +59,12 @@ pub fn main() -> Result<(), Box<dyn Error>> {
 
 #[cfg(test)]
 mod tests {
+    use super::common::captured;
     use super::*;
 
     #[test]
     fn every_result_is_printed_once() {
-        let out = Out::capture();
-        run(&out, Duration::from_millis(1)).unwrap();
-        let lines = out.lines();
+        let lines = captured(|out| run(out, Duration::from_millis(1)));
         let mut seen: Vec<u32> = lines
             .iter()
             .map(|line| {

@@ -129,14 +129,12 @@ pub fn main() -> Result<(), Box<dyn Error>> {
 
 #[cfg(test)]
 mod tests {
-    use super::common::position;
+    use super::common::{captured, position};
     use super::*;
 
     #[test]
     fn a_queued_task_is_cancelled_and_a_running_one_is_not() {
-        let out = Out::capture();
-        run(&out, Duration::from_millis(1)).unwrap();
-        let lines = out.lines();
+        let lines = captured(|out| run(out, Duration::from_millis(1)));
         let split = position(&lines, "max_workers=4:");
         let (two, four) = (&lines[..split], &lines[split + 1..]);
         assert_eq!(two[0], "max_workers=2:");

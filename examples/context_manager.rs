@@ -50,13 +50,12 @@ pub fn main() -> Result<(), Box<dyn Error>> {
 
 #[cfg(test)]
 mod tests {
+    use super::common::captured;
     use super::*;
 
     #[test]
     fn leaving_the_scope_waits_for_every_task() {
-        let out = Out::capture();
-        run(&out).unwrap();
-        let mut lines = out.lines();
+        let mut lines = captured(run);
         assert_eq!(lines.len(), 5, "{lines:#?}");
         assert_eq!(lines[0], "Starting ThreadPoolExecutor");
         assert_eq!(lines[4], "All tasks complete");

@@ -99,14 +99,12 @@ pub fn main() -> Result<(), Box<dyn Error>> {
 
 #[cfg(test)]
 mod tests {
-    use super::common::position;
+    use super::common::{captured, position};
     use super::*;
 
     #[test]
     fn the_failing_task_reports_its_panic_as_a_value() {
-        let out = Out::capture();
-        run(&out).unwrap();
-        let lines = out.lines();
+        let lines = captured(run);
         assert_eq!(lines.len(), 8, "{lines:#?}");
         // The tasks' lines interleave in any order, but each task's come in its order.
         assert!(position(&lines, "Checking if 2 is even") < position(&lines, "2 is even"));

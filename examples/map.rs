@@ -48,12 +48,11 @@ pub fn main() -> Result<(), Box<dyn Error>> {
 
 #[cfg(test)]
 mod tests {
+    use super::common::captured;
     use super::*;
 
     #[test]
     fn prints_the_doubles_in_input_order() {
-        let out = Out::capture();
-        run(&out).unwrap();
-        assert_eq!(out.lines(), ["4", "6", "8", "10", "12", "14", "16"]);
+        assert_eq!(captured(run), ["4", "6", "8", "10", "12", "14", "16"]);
     }
 }

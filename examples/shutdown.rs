@@ -66,14 +66,12 @@ pub fn main() -> Result<(), Box<dyn Error>> {
 
 #[cfg(test)]
 mod tests {
-    use super::common::position;
+    use super::common::{captured, position};
     use super::*;
 
     #[test]
     fn accepted_tasks_finish_and_later_submits_are_refused() {
-        let out = Out::capture();
-        run(&out, Duration::from_millis(1)).unwrap();
-        let lines = out.lines();
+        let lines = captured(|out| run(out, Duration::from_millis(1)));
         assert_eq!(lines.len(), 6, "{lines:#?}");
         for n in [1, 2] {
             let started = position(&lines, &format!("Executing Task {n}"));

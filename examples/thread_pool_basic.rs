@@ -56,13 +56,12 @@ pub fn main() -> Result<(), Box<dyn Error>> {
 mod tests {
     use std::collections::HashSet;
 
+    use super::common::captured;
     use super::*;
 
     #[test]
     fn seven_tasks_run_on_at_most_three_threads() {
-        let out = Out::capture();
-        run(&out).unwrap();
-        let lines = out.lines();
+        let lines = captured(run);
         assert_eq!(lines.len(), 21, "{lines:#?}");
         assert_eq!(lines.iter().filter(|l| *l == "Executing our Task").count(), 7);
         assert_eq!(lines.iter().filter(|l| *l == "I: 45").count(), 7);

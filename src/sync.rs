@@ -85,9 +85,9 @@ pub(crate) mod loom_deque {
         queue: Arc<Mutex<VecDeque<T>>>,
     }
 
-    /// The global FIFO queue.
+    /// The global FIFO queue: the thief's end of a deque nobody owns.
     pub(crate) struct Injector<T> {
-        queue: Mutex<VecDeque<T>>,
+        queue: Stealer<T>,
     }
 
     impl<T> Worker<T> {
@@ -107,19 +107,24 @@ pub(crate) mod loom_deque {
             let mut queue = self.queue.lock().unwrap();
             if self.lifo { queue.pop_back() } else { queue.pop_front() }
         }
-        #[allow(dead_code)]
         pub(crate) fn is_empty(&self) -> bool {
             self.queue.lock().unwrap().is_empty()
         }
     }
 
     impl<T> Stealer<T> {
-        /// Takes one task to run and moves at most one more into `dest`.
+        /// Takes one task to run and moves at most one more into `dest` (a small batch keeps
+        /// the state space small).
         pub(crate) fn steal_batch_and_pop(&self, dest: &Worker<T>) -> Steal<T> {
-            let mut queue = self.queue.lock().unwrap();
-            match queue.pop_front() {
+            // Release this queue's lock before pushing into `dest`: two workers stealing from
+            // each other must not hold one deque's lock while waiting for the other's.
+            let (task, extra) = {
+                let mut queue = self.queue.lock().unwrap();
+                (queue.pop_front(), queue.pop_front())
+            };
+            match task {
                 Some(task) => {
-                    if let Some(extra) = queue.pop_front() {
+                    if let Some(extra) = extra {
                         dest.push(extra);
                     }
                     Steal::Success(task)
@@ -146,33 +151,19 @@ pub(crate) mod loom_deque {
 
     impl<T> Injector<T> {
         pub(crate) fn new() -> Self {
-            Injector { queue: Mutex::new(VecDeque::new()) }
+            Injector { queue: Stealer { queue: Arc::new(Mutex::new(VecDeque::new())) } }
         }
         pub(crate) fn push(&self, task: T) {
-            self.queue.lock().unwrap().push_back(task);
+            self.queue.queue.lock().unwrap().push_back(task);
         }
         pub(crate) fn steal(&self) -> Steal<T> {
-            match self.queue.lock().unwrap().pop_front() {
-                Some(task) => Steal::Success(task),
-                None => Steal::Empty,
-            }
+            self.queue.steal()
         }
-        /// Takes one task to run and moves at most one more into `dest` (a small batch keeps
-        /// the state space small).
         pub(crate) fn steal_batch_and_pop(&self, dest: &Worker<T>) -> Steal<T> {
-            let mut queue = self.queue.lock().unwrap();
-            match queue.pop_front() {
-                Some(task) => {
-                    if let Some(extra) = queue.pop_front() {
-                        dest.push(extra);
-                    }
-                    Steal::Success(task)
-                }
-                None => Steal::Empty,
-            }
+            self.queue.steal_batch_and_pop(dest)
         }
         pub(crate) fn is_empty(&self) -> bool {
-            self.queue.lock().unwrap().is_empty()
+            self.queue.is_empty()
         }
     }
 }

@@ -280,6 +280,65 @@ impl Contender for StealpoolJoin {
     }
 }
 
+// --- shared by the latch-counted peers (threadpool, rayon) ----------------------------------
+
+/// One task of a latch-counted burst: runs its work, then counts the latch down. A concrete type,
+/// so that handing it to a pool's own `execute`/`spawn` adds no allocation of ours.
+struct Counted {
+    latch: Arc<Latch>,
+    work: Work,
+    index: usize,
+}
+
+impl Counted {
+    fn run(self) {
+        self.work.run(self.index);
+        self.latch.count_down();
+    }
+}
+
+/// `n` tasks of `work` handed to `spawn` from this thread, waited for through one latch.
+fn latch_burst(n: usize, work: Work, spawn: impl Fn(Counted)) {
+    let latch = Arc::new(Latch::new(n));
+    for index in 0..n {
+        spawn(Counted { latch: latch.clone(), work, index });
+    }
+    latch.wait();
+}
+
+/// The probe task of [`channel_probe`]: sends the time from submission to its start.
+struct Probe {
+    sender: mpsc::Sender<u64>,
+    submitted: Instant,
+}
+
+impl Probe {
+    fn run(self) {
+        self.sender.send(nanos_since(self.submitted)).expect("the prober waits");
+    }
+}
+
+/// A latency probe for pools whose tasks return nothing: `background` tasks of `load` through
+/// `spawn_load`, then the probe through `spawn_probe`, its result back through a channel.
+fn channel_probe(
+    background: usize,
+    load: Work,
+    spawn_load: impl Fn(Counted),
+    spawn_probe: impl FnOnce(Probe),
+) -> Option<(u64, u64)> {
+    let latch = Arc::new(Latch::new(background));
+    for index in 0..background {
+        spawn_load(Counted { latch: latch.clone(), work: load, index });
+    }
+    let (sender, receiver) = mpsc::channel();
+    let submitted = Instant::now();
+    spawn_probe(Probe { sender, submitted });
+    let started = receiver.recv().expect("the probe runs");
+    let finished = nanos_since(submitted);
+    latch.wait();
+    Some((started, finished))
+}
+
 // --- threadpool ------------------------------------------------------------------------------
 
 struct ThreadPoolCrate {
@@ -309,17 +368,7 @@ impl Contender for ThreadPoolCrate {
 
     fn run(&self, case: &Case) {
         match *case {
-            Case::Burst { n, work } => {
-                let latch = Arc::new(Latch::new(n));
-                for i in 0..n {
-                    let latch = latch.clone();
-                    self.pool.execute(move || {
-                        work.run(i);
-                        latch.count_down();
-                    });
-                }
-                latch.wait();
-            }
+            Case::Burst { n, work } => latch_burst(n, work, |task| self.pool.execute(move || task.run())),
             Case::Nested { depth, work } => {
                 let latch = Arc::new(Latch::new(1 << depth));
                 threadpool_node(&self.pool, &latch, depth, 0, work);
@@ -330,21 +379,12 @@ impl Contender for ThreadPoolCrate {
     }
 
     fn probe(&self, background: usize, load: Work) -> Option<(u64, u64)> {
-        let latch = Arc::new(Latch::new(background));
-        for i in 0..background {
-            let latch = latch.clone();
-            self.pool.execute(move || {
-                load.run(i);
-                latch.count_down();
-            });
-        }
-        let (sender, receiver) = mpsc::channel();
-        let submitted = Instant::now();
-        self.pool.execute(move || sender.send(nanos_since(submitted)).expect("the prober waits"));
-        let started = receiver.recv().expect("the probe runs");
-        let finished = nanos_since(submitted);
-        latch.wait();
-        Some((started, finished))
+        channel_probe(
+            background,
+            load,
+            |task| self.pool.execute(move || task.run()),
+            |probe| self.pool.execute(move || probe.run()),
+        )
     }
 }
 
@@ -373,38 +413,19 @@ impl Contender for Rayon {
 
     fn run(&self, case: &Case) {
         match *case {
-            Case::Burst { n, work } => {
-                let latch = Arc::new(Latch::new(n));
-                for i in 0..n {
-                    let latch = latch.clone();
-                    self.pool.spawn(move || {
-                        work.run(i);
-                        latch.count_down();
-                    });
-                }
-                latch.wait();
-            }
+            Case::Burst { n, work } => latch_burst(n, work, |task| self.pool.spawn(move || task.run())),
             Case::Nested { depth, work } => self.pool.install(|| rayon_node(depth, 0, work)),
             _ => unreachable!("refused by supports"),
         }
     }
 
     fn probe(&self, background: usize, load: Work) -> Option<(u64, u64)> {
-        let latch = Arc::new(Latch::new(background));
-        for i in 0..background {
-            let latch = latch.clone();
-            self.pool.spawn(move || {
-                load.run(i);
-                latch.count_down();
-            });
-        }
-        let (sender, receiver) = mpsc::channel();
-        let submitted = Instant::now();
-        self.pool.spawn(move || sender.send(nanos_since(submitted)).expect("the prober waits"));
-        let started = receiver.recv().expect("the probe runs");
-        let finished = nanos_since(submitted);
-        latch.wait();
-        Some((started, finished))
+        channel_probe(
+            background,
+            load,
+            |task| self.pool.spawn(move || task.run()),
+            |probe| self.pool.spawn(move || probe.run()),
+        )
     }
 }
 

@@ -3,7 +3,7 @@
 //! Each example writes through an [`Out`], so that `main` prints to standard output while the
 //! example's own tests capture the very same lines and check them.
 
-// Each example uses a different part of this module (tests use `capture` and `lines`, `main`
+// Each example uses a different part of this module (tests use `captured` and `position`, `main`
 // uses `stdout`), so in any one build some of it is unused.
 #![allow(dead_code)]
 
@@ -47,6 +47,13 @@ impl Out {
             Some(lines) => lines.lock().unwrap_or_else(PoisonError::into_inner).clone(),
         }
     }
+}
+
+/// Runs an example with its lines captured and returns them (panics if the example fails).
+pub fn captured<E: std::fmt::Debug>(run: impl FnOnce(&Out) -> Result<(), E>) -> Vec<String> {
+    let out = Out::capture();
+    run(&out).expect("the example runs");
+    out.lines()
 }
 
 /// Position of `line` in `lines`; panics with the whole output if it is missing, so a failing

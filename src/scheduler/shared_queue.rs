@@ -38,6 +38,8 @@ struct Queue {
 /// See the module documentation.
 pub(crate) struct SharedQueue {
     queue: Arc<Queue>,
+    /// Handed to every waiting worker (made once: one notifier serves them all).
+    notifier: Arc<dyn Notify>,
     counters: Arc<WorkerCounters>,
 }
 
@@ -56,15 +58,13 @@ impl Scheduler for SharedQueue {
     type Local = usize;
 
     fn new(_config: SchedulerConfig, counters: Arc<WorkerCounters>) -> Self {
-        SharedQueue {
-            queue: Arc::new(Queue {
-                tasks: Mutex::new(VecDeque::new()),
-                available: Condvar::new(),
-                sleeping: AtomicUsize::new(0),
-                claimed: AtomicUsize::new(0),
-            }),
-            counters,
-        }
+        let queue = Arc::new(Queue {
+            tasks: Mutex::new(VecDeque::new()),
+            available: Condvar::new(),
+            sleeping: AtomicUsize::new(0),
+            claimed: AtomicUsize::new(0),
+        });
+        SharedQueue { notifier: Arc::new(QueueNotifier(queue.clone())), queue, counters }
     }
 
     fn local(&self, index: usize) -> usize {
@@ -140,7 +140,7 @@ impl Scheduler for SharedQueue {
     }
 
     fn notifier(&self, _local: &usize) -> Arc<dyn Notify> {
-        Arc::new(QueueNotifier(self.queue.clone()))
+        self.notifier.clone()
     }
 
     fn wake_all(&self) {

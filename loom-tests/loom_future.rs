@@ -44,10 +44,11 @@ fn cancel_vs_start_exactly_one_wins() {
     check(cancel_vs_start);
 }
 
-/// Start as a load then a store: both sides win, and the worker, finding the closure already
-/// taken by the cancel, trips the crate's own check of invariant 1.
+/// Start as a load then a store: both sides win, and both take the closure out of the task
+/// cell's `UnsafeCell` (rule 1 of `future::cell`) with no order between them: loom's
+/// `UnsafeCell` reports the data race.
 #[test]
-#[should_panic(expected = "the winner of start takes the closure")]
+#[should_panic(expected = "Causality violation: Concurrent write accesses to `UnsafeCell`")]
 fn cancel_vs_start_broken_racy_start() {
     check_broken(Fault::RacyStart, cancel_vs_start);
 }

@@ -16,12 +16,13 @@
 //! Helping while waiting follows rayon-core's `wait_until` ("try to keep busy by popping and
 //! stealing tasks"); the worker-specific part lives in `thread_pool::worker`.
 
-use std::any::Any;
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
+use crate::error::SubmitError;
 use crate::parker::Parker;
+use crate::scheduler::Task;
 use crate::sync::{Arc, thread_local};
 
 /// Something a completing future can wake: a parked thread, a worker, a collector of many
@@ -43,12 +44,26 @@ pub(crate) trait WorkerContext {
     fn run_queued(&self);
     /// Counts a task this worker ran inline while waiting for it.
     fn record_inline_run(&self);
-    /// Lets the pool recover its concrete context type.
-    fn as_any(&self) -> &dyn Any;
+    /// Removes the entry of the awaited task (identified by its cell's address) from the top of
+    /// this worker's own queue, with any stale entries above or below it there, so that a task
+    /// run inline leaves nothing behind (memory bounded by the depth of nested waits).
+    fn discard_awaited_entry(&self, awaited: usize);
+    /// Queues `task`, submitted by a task running on this worker, on this worker's own queue
+    /// (the caller checked that the pool is this worker's).
+    fn submit_local(&self, task: Task) -> Result<(), SubmitError>;
 }
 
+#[cfg(not(loom))]
 thread_local! {
     /// The worker context of the pool this thread works for, if it is a worker thread.
+    // `const`: no lazy initialisation to check, one thread-local load per access.
+    static CURRENT_WORKER: RefCell<Option<Rc<dyn WorkerContext>>> = const { RefCell::new(None) };
+}
+
+#[cfg(loom)]
+thread_local! {
+    /// The worker context of the pool this thread works for (loom's thread-locals: one per
+    /// model thread).
     static CURRENT_WORKER: RefCell<Option<Rc<dyn WorkerContext>>> = RefCell::new(None);
 }
 

@@ -4,39 +4,97 @@
 //! Every error implements [`std::error::Error`] and [`Display`](fmt::Display) with a message that
 //! tells a user what happened and, where there is one, what to do about it.
 
+use std::any::Any;
 use std::fmt;
+use std::sync::{Arc, Mutex};
 
-/// The panic a task (or a callback, or an initializer) raised, captured as its message.
+/// The panic a task (or a callback, or an initializer) raised.
 ///
-/// Python's `Future.exception()` returns the exception object; a Rust panic payload is neither
-/// `Sync` nor `Clone`, so the crate keeps what a user can act on: the message of a `&str` or
-/// `String` payload, or a note that the payload was of another type.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Python's `Future.exception()` returns the exception object. A Rust panic payload is neither
+/// `Sync` nor `Clone`, so a `TaskPanic` keeps the message (what `panic!` formatted, or a note
+/// that the payload was of another type) for display and comparison, and the original payload
+/// for whoever wants to re-raise it: [`take_payload`](Self::take_payload) hands it out once
+/// (from any clone), [`resume_unwind`](Self::resume_unwind) re-raises it.
+///
+/// ```
+/// use stealpool::{FutureError, ThreadPoolExecutor};
+///
+/// let pool = ThreadPoolExecutor::new(1)?;
+/// let future = pool.submit(|| -> i32 { std::panic::panic_any(42u8) })?;
+/// let Err(FutureError::Panicked(panic)) = future.join() else { unreachable!() };
+/// let payload = panic.take_payload().expect("the payload is kept");
+/// assert_eq!(payload.downcast_ref::<u8>(), Some(&42));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
 pub struct TaskPanic {
     message: String,
+    payload: Option<Arc<Mutex<Option<Payload>>>>,
 }
 
+type Payload = Box<dyn Any + Send + 'static>;
+
 impl TaskPanic {
-    /// A captured panic with the given message.
+    /// A captured panic with the given message (and no payload).
     pub fn new(message: impl Into<String>) -> Self {
-        TaskPanic { message: message.into() }
+        TaskPanic { message: message.into(), payload: None }
     }
 
-    /// Captures the payload returned by [`std::panic::catch_unwind`].
-    pub fn from_payload(payload: &(dyn std::any::Any + Send)) -> Self {
-        let message = if let Some(text) = payload.downcast_ref::<&'static str>() {
-            (*text).to_owned()
-        } else if let Some(text) = payload.downcast_ref::<String>() {
-            text.clone()
-        } else {
-            "a panic payload that is neither &str nor String".to_owned()
-        };
-        TaskPanic { message }
+    /// Captures the message of a payload returned by [`std::panic::catch_unwind`] (the payload
+    /// stays with the caller).
+    pub fn from_payload(payload: &(dyn Any + Send)) -> Self {
+        TaskPanic::new(message_of(payload))
+    }
+
+    /// Captures a payload returned by [`std::panic::catch_unwind`], keeping it.
+    pub fn from_boxed(payload: Payload) -> Self {
+        TaskPanic { message: message_of(&*payload), payload: Some(Arc::new(Mutex::new(Some(payload)))) }
     }
 
     /// The panic message, as `panic!` formatted it.
     pub fn message(&self) -> &str {
         &self.message
+    }
+
+    /// The original payload, to hand to [`std::panic::resume_unwind`]; `None` if another
+    /// clone took it already or none was kept (a panic from a child process, say).
+    pub fn take_payload(&self) -> Option<Payload> {
+        let slot = self.payload.as_ref()?;
+        slot.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take()
+    }
+
+    /// Re-raises the panic on this thread: with the original payload if it is still here,
+    /// else with the message.
+    pub fn resume_unwind(self) -> ! {
+        match self.take_payload() {
+            Some(payload) => std::panic::resume_unwind(payload),
+            None => std::panic::resume_unwind(Box::new(self.message)),
+        }
+    }
+}
+
+fn message_of(payload: &(dyn Any + Send)) -> String {
+    if let Some(text) = payload.downcast_ref::<&'static str>() {
+        (*text).to_owned()
+    } else if let Some(text) = payload.downcast_ref::<String>() {
+        text.clone()
+    } else {
+        "a panic payload that is neither &str nor String".to_owned()
+    }
+}
+
+impl PartialEq for TaskPanic {
+    /// Two panics are equal when their messages are.
+    fn eq(&self, other: &Self) -> bool {
+        self.message == other.message
+    }
+}
+
+impl Eq for TaskPanic {}
+
+impl fmt::Debug for TaskPanic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TaskPanic").field("message", &self.message).finish_non_exhaustive()
     }
 }
 
@@ -65,6 +123,12 @@ pub enum FutureError {
     /// The worker process running the task died or could not run it (process pool only):
     /// the text names the exit status or signal, or what could not be encoded or decoded.
     WorkerFailed(String),
+    /// [`Future::join`](crate::Future::join) was called while other handles to the future
+    /// exist (clones, or a done-callback still running): the value stays where they can borrow
+    /// it. Join the last handle, or borrow with `result()`.
+    Shared,
+    /// The value was moved out by [`Future::join`](crate::Future::join) of another handle.
+    Taken,
 }
 
 impl fmt::Display for FutureError {
@@ -75,6 +139,10 @@ impl fmt::Display for FutureError {
             FutureError::Panicked(panic) => panic.fmt(f),
             FutureError::Broken(why) => write!(f, "the executor is broken: {why}"),
             FutureError::WorkerFailed(why) => write!(f, "the worker failed to run the task: {why}"),
+            FutureError::Shared => {
+                f.write_str("cannot move the value out: other handles to this future still exist")
+            }
+            FutureError::Taken => f.write_str("the value was already moved out by join()"),
         }
     }
 }

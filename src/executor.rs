@@ -54,19 +54,15 @@ impl MapOptions {
     }
 }
 
-/// A map task's result: moved out exactly once by the iterator, so `map` needs no `T: Clone`
-/// and no `T: Sync`.
-pub(crate) type Slot<T> = std::sync::Mutex<Option<T>>;
-
 /// Submits the task for the next input item; `None` when the input is exhausted.
-type SubmitNext<'a, T> = Box<dyn FnMut() -> Option<Result<Future<Slot<T>>, SubmitError>> + 'a>;
+type SubmitNext<'a, T> = Box<dyn FnMut() -> Option<Result<Future<T>, SubmitError>> + 'a>;
 
 /// The iterator returned by `map`: each item is the result for the input item at the same
 /// position, or the error that ended the iteration there.
 pub struct MapIter<'a, T: Send + 'static> {
     submit_next: SubmitNext<'a, T>,
     /// Submitted, not yet yielded, in input order.
-    in_flight: VecDeque<Future<Slot<T>>>,
+    in_flight: VecDeque<Future<T>>,
     refill: bool,
     deadline: Option<Instant>,
     finished: bool,
@@ -86,7 +82,7 @@ impl<'a, T: Send + 'static> MapIter<'a, T> {
             match submit_next() {
                 Some(Ok(future)) => in_flight.push_back(future),
                 Some(Err(error)) => {
-                    in_flight.iter().for_each(|future: &Future<Slot<T>>| {
+                    in_flight.iter().for_each(|future: &Future<T>| {
                         future.cancel();
                     });
                     return Err(error);
@@ -137,15 +133,11 @@ impl<T: Send + 'static> Iterator for MapIter<'_, T> {
                 None => {}
             }
         }
-        let result = match self.deadline {
-            None => future.result(),
-            Some(deadline) => future.result_timeout(deadline.saturating_duration_since(Instant::now())),
-        };
-        match result {
-            Ok(slot) => {
-                let value = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
-                Some(Ok(value.expect("each map result is taken once")))
-            }
+        // The iterator holds the item's only handle, so the value is moved out (no `T: Clone`,
+        // no `T: Sync`, no lock per item).
+        future.wait_until(self.deadline);
+        match future.take() {
+            Ok(value) => Some(Ok(value)),
             Err(error) => {
                 future.cancel();
                 self.fail(error)

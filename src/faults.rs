@@ -13,7 +13,7 @@
 
 use std::cell::Cell;
 
-use crate::sync::{AtomicU8, Ordering};
+use crate::sync::{AtomicUsize, Ordering};
 
 /// A deliberate bug, injected at one point of the crate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -81,7 +81,7 @@ impl Drop for Injected {
 
 /// The broken form of `state.compare_exchange(from, to, ..)`: a load, then a separate store, so
 /// another thread can act between the check and the act.
-pub(crate) fn check_then_act(state: &AtomicU8, from: u8, to: u8) -> Result<u8, u8> {
+pub(crate) fn check_then_act(state: &AtomicUsize, from: usize, to: usize) -> Result<usize, usize> {
     match state.load(Ordering::Acquire) {
         current if current == from => {
             state.store(to, Ordering::Release);

@@ -60,7 +60,7 @@ mod wait;
 
 pub use error::{BuildError, FutureError, InvalidStateError, SubmitError, TaskPanic};
 pub use executor::{MapIter, MapOptions};
-pub use future::{AnyFuture, Future, Promise};
+pub use future::{AnyFuture, AwaitRef, AwaitValue, Future, Promise};
 #[cfg(all(unix, not(loom)))]
 pub use process_pool::ProcessPoolExecutor;
 pub use scheduler::{LocalOrder, SchedulerKind};

@@ -8,7 +8,8 @@
 
 pub use crate::faults::{Fault, Injected, inject};
 
-use crate::future::{Future, NO_POOL, RunResult, TaskCell};
+use crate::future::cell::NO_POOL;
+use crate::future::{Future, RunResult, TaskCell};
 use crate::scheduler::stealing::StealingLocal;
 use crate::scheduler::{LocalOrder, Scheduler, SchedulerConfig, WorkStealing};
 use crate::stats::WorkerCounters;
@@ -34,7 +35,7 @@ impl Task {
     /// A pending task running `func`, and its future.
     pub fn new<T, F>(func: F) -> (Task, Future<T>)
     where
-        T: Send + Sync + 'static,
+        T: Send + 'static,
         F: FnOnce() -> T + Send + 'static,
     {
         let (cell, future) = TaskCell::new(NO_POOL, func);

@@ -39,6 +39,36 @@ pub(crate) use std::thread;
 #[cfg(loom)]
 pub(crate) use loom::thread;
 
+/// `std::cell::UnsafeCell` with loom's closure-based API, so that under `--cfg loom` every
+/// access to the task cell's closure, outcome and listeners is checked by loom's `UnsafeCell`
+/// (two threads touching one cell without a happens-before edge fail the model). As tokio's
+/// `loom::std::unsafe_cell`.
+#[cfg(not(loom))]
+#[derive(Debug)]
+pub(crate) struct UnsafeCell<T>(std::cell::UnsafeCell<T>);
+
+#[cfg(not(loom))]
+impl<T> UnsafeCell<T> {
+    pub(crate) const fn new(value: T) -> UnsafeCell<T> {
+        UnsafeCell(std::cell::UnsafeCell::new(value))
+    }
+
+    /// Calls `f` with a pointer for reading.
+    #[inline(always)]
+    pub(crate) fn with<R>(&self, f: impl FnOnce(*const T) -> R) -> R {
+        f(self.0.get())
+    }
+
+    /// Calls `f` with a pointer for writing.
+    #[inline(always)]
+    pub(crate) fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
+        f(self.0.get())
+    }
+}
+
+#[cfg(loom)]
+pub(crate) use loom::cell::UnsafeCell;
+
 /// Locks `mutex`, ignoring poisoning.
 ///
 /// No code of this crate panics while holding one of its locks (user code, which may panic, always

@@ -24,7 +24,7 @@ pub trait Waitable {
     fn erased_future(&self) -> &dyn Erased;
 }
 
-impl<T: Send + Sync + 'static> Waitable for Future<T> {
+impl<T: Send + 'static> Waitable for Future<T> {
     fn erased_future(&self) -> &dyn Erased {
         self.erased()
     }
@@ -153,7 +153,7 @@ fn distinct<W: Waitable>(futures: impl IntoIterator<Item = W>) -> Vec<W> {
 }
 
 fn is_done(future: &dyn Erased) -> bool {
-    future.state() >= crate::future::FINISHED
+    crate::future::is_terminal(future.state())
 }
 
 fn owns_work<W: Waitable>(futures: &[W]) -> impl Fn(usize) -> bool + '_ {

@@ -121,7 +121,7 @@ pub(crate) trait Completer: Send + Sync {
 }
 
 /// A [`Completer`] for output `O`, stored in the future as `wrap(O)` (`map` stores a slot).
-pub(crate) struct Typed<O, W> {
+pub(crate) struct Typed<O, W: 'static> {
     pub(crate) promise: Promise<W>,
     pub(crate) wrap: fn(O) -> W,
 }
@@ -155,7 +155,7 @@ where
     }
 
     fn cancel(&self) {
-        self.promise.future().cancel();
+        self.promise.cancel_future();
     }
 }
 

@@ -78,8 +78,8 @@ mod test;
 
 use std::collections::VecDeque;
 use std::fmt;
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
 
 pub use self::child::{WORKER_ENV, run_if_worker};
 pub use self::registry::{Registry, Task};
@@ -87,7 +87,7 @@ pub use self::registry::{Registry, Task};
 use self::driver::{Completer, Job, Shared, Typed};
 use self::protocol::encode_value;
 use crate::error::{BuildError, FutureError, SubmitError};
-use crate::executor::{MapIter, MapOptions, Slot};
+use crate::executor::{MapIter, MapOptions};
 use crate::future::{Future, Promise};
 use crate::stats::PoolStats;
 use crate::thread_pool::{PoolHandle, ThreadPoolExecutor};
@@ -277,17 +277,17 @@ struct ChunkFeeder<I: Iterator<Item = T>, T: Task> {
     tasks: I,
     chunk: usize,
     /// Futures of the last submitted chunk not yet handed to the iterator.
-    ready: VecDeque<Future<Slot<T::Output>>>,
+    ready: VecDeque<Future<T::Output>>,
 }
 
 impl<I: Iterator<Item = T>, T: Task> ChunkFeeder<I, T> {
-    fn next(&mut self) -> Option<Result<Future<Slot<T::Output>>, SubmitError>> {
+    fn next(&mut self) -> Option<Result<Future<T::Output>, SubmitError>> {
         if self.ready.is_empty() {
             let tasks: Vec<T> = self.tasks.by_ref().take(self.chunk).collect();
             if tasks.is_empty() {
                 return None;
             }
-            match self.handle.submit_job(tasks, |output| Mutex::new(Some(output))) {
+            match self.handle.submit_job(tasks, |output| output) {
                 Ok(futures) => self.ready.extend(futures),
                 Err(error) => return Some(Err(error)),
             }

@@ -35,6 +35,8 @@ pub(crate) struct WorkStealing {
     deques: Mutex<Vec<Option<Worker<Task>>>>,
     sleep: Sleep,
     counters: Arc<WorkerCounters>,
+    /// Whether workers pop their own deques LIFO (`discard_top` works on the top only then).
+    lifo: bool,
 }
 
 /// What a work-stealing worker thread owns.
@@ -134,6 +136,7 @@ impl Scheduler for WorkStealing {
             deques: Mutex::new(deques.into_iter().map(Some).collect()),
             sleep: Sleep::new(config.workers),
             counters,
+            lifo: config.local_order == LocalOrder::Lifo,
         }
     }
 
@@ -163,6 +166,19 @@ impl Scheduler for WorkStealing {
             .pop()
             .or_else(|| self.steal_from_injector(local))
             .or_else(|| self.steal_from_others(local))
+    }
+
+    fn discard_top(&self, local: &StealingLocal, awaited: usize) {
+        if !self.lifo {
+            return;
+        }
+        while let Some(task) = local.deque.pop() {
+            if task.identity() != awaited && task.is_pending() {
+                // Another pending task: it goes back on top, where it was.
+                local.deque.push(task);
+                return;
+            }
+        }
     }
 
     fn park(&self, local: &StealingLocal, ready: &dyn Fn() -> bool, deadline: Option<Instant>) {

@@ -10,7 +10,7 @@ pub(crate) mod worker;
 use std::fmt;
 
 use crate::error::{BuildError, SubmitError};
-use crate::executor::{MapIter, MapOptions, Slot};
+use crate::executor::{MapIter, MapOptions};
 use crate::future::{Future, TaskCell};
 use crate::scheduler::{LocalOrder, SchedulerConfig, SchedulerKind, SharedQueue, WorkStealing};
 use crate::stats::PoolStats;
@@ -71,7 +71,7 @@ impl ThreadPoolExecutor {
     /// `Err(SubmitError::Broken)` if an initializer panicked.
     pub fn submit<T, F>(&self, task: F) -> Result<Future<T>, SubmitError>
     where
-        T: Send + Sync + 'static,
+        T: Send + 'static,
         F: FnOnce() -> T + Send + 'static,
     {
         self.handle.submit(task)
@@ -153,7 +153,7 @@ impl PoolHandle {
     /// See [`ThreadPoolExecutor::submit`].
     pub fn submit<T, F>(&self, task: F) -> Result<Future<T>, SubmitError>
     where
-        T: Send + Sync + 'static,
+        T: Send + 'static,
         F: FnOnce() -> T + Send + 'static,
     {
         let (cell, future) = TaskCell::new(self.ops.id(), task);
@@ -195,7 +195,7 @@ impl PoolHandle {
         let submit_next = Box::new(move || {
             let input = inputs.next()?;
             let function = function.clone();
-            Some(handle.submit(move || -> Slot<T> { std::sync::Mutex::new(Some(function(input))) }))
+            Some(handle.submit(move || function(input)))
         });
         MapIter::start(submit_next, options)
     }

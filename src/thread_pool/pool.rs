@@ -180,6 +180,26 @@ impl<S: Scheduler> Pool<S> {
         }
     }
 
+    /// Queues a task submitted by a task running on `context`, a worker of this pool (the
+    /// fast path of `submit_task`).
+    ///
+    /// Its worker is alive and pops its own deque before it can exit, so the task cannot be
+    /// stranded by a concurrent shutdown and needs no in-flight count: one load refuses it once
+    /// the pool is closed or broken (a `SeqCst` load: a submit that starts after `shutdown`
+    /// returned sees `CLOSED`). A task pushed just after a concurrent `cancel_futures` drain is
+    /// run, as if it was accepted before the shutdown; one pushed after a break is failed by
+    /// `run_task`.
+    pub(crate) fn submit_local(&self, context: &WorkerCtx<S>, task: Task) -> Result<(), SubmitError> {
+        let word = self.lifecycle.load(Ordering::SeqCst);
+        if word & (CLOSED | BROKEN) != 0 {
+            return Err(self.refusal(word));
+        }
+        bump(&self.counters.of(context.index).tasks_submitted);
+        self.scheduler.push_local(&context.local, task);
+        self.start_worker_if_needed();
+        Ok(())
+    }
+
     /// Marks the pool broken (an initializer panicked), refuses new submissions and fails
     /// every queued task with [`FutureError::Broken`].
     ///
@@ -262,33 +282,16 @@ impl<S: Scheduler> PoolOps for Pool<S> {
     }
 
     fn submit_task(&self, task: Task) -> Result<(), SubmitError> {
-        // Fast path: a task of this pool submitting to it. Its worker is alive and pops its own
-        // deque before it can exit, so the task cannot be stranded by a concurrent shutdown and
-        // needs no in-flight count: one load refuses it once the pool is closed or broken (a
-        // `SeqCst` load: a submit that starts after `shutdown` returned sees `CLOSED`). A task
-        // pushed just after a concurrent `cancel_futures` drain is run, as if it was accepted
-        // before the shutdown; one pushed after a break is failed by `run_task`.
+        // Fast path: a task of this pool submitting to it (see `submit_local`).
         let mut task = Some(task);
-        let local = blocking::with_current_worker(|context| {
-            let context = context?.as_any().downcast_ref::<WorkerCtx<S>>()?;
-            if context.pool.pool_id() != self.id {
-                return None;
+        let local = blocking::with_current_worker(|context| match context {
+            Some(context) if context.pool_id() == self.id => {
+                Some(context.submit_local(task.take().expect("not yet pushed")))
             }
-            let word = self.lifecycle.load(Ordering::SeqCst);
-            if word & (CLOSED | BROKEN) != 0 {
-                return Some(Err(self.refusal(word)));
-            }
-            bump(&self.counters.of(context.index).tasks_submitted);
-            self.scheduler.push_local(&context.local, task.take().expect("not yet pushed"));
-            Some(Ok(()))
+            _ => None,
         });
-        match local {
-            Some(Ok(())) => {
-                self.start_worker_if_needed();
-                return Ok(());
-            }
-            Some(Err(refused)) => return Err(refused),
-            None => {}
+        if let Some(submitted) = local {
+            return submitted;
         }
         let task = task.expect("only the fast path takes the task");
 

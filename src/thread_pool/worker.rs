@@ -32,14 +32,13 @@
 //! #1083, #1251). Rule: do not hold a lock across `result()`, `wait()` or `as_completed()` on a
 //! future of the same pool.
 
-use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::rc::Rc;
 use std::time::Instant;
 
 use crate::blocking::{self, Notify, WorkerContext};
-use crate::error::TaskPanic;
-use crate::scheduler::Scheduler;
+use crate::error::{SubmitError, TaskPanic};
+use crate::scheduler::{Scheduler, Task};
 use crate::stats::bump;
 use crate::sync::Arc;
 use crate::thread_pool::pool::Pool;
@@ -87,8 +86,12 @@ impl<S: Scheduler> WorkerContext for WorkerCtx<S> {
         bump(&self.pool.counters.of(self.index).tasks_run);
     }
 
-    fn as_any(&self) -> &dyn Any {
-        self
+    fn discard_awaited_entry(&self, awaited: usize) {
+        self.pool.scheduler.discard_top(&self.local, awaited);
+    }
+
+    fn submit_local(&self, task: Task) -> Result<(), SubmitError> {
+        self.pool.submit_local(self, task)
     }
 }
 

@@ -1,0 +1,723 @@
+//! The task cell: a task's closure, its outcome, its lifecycle state, its listeners and its
+//! reference counts in one heap allocation, as tokio's task cell (`runtime/task/core.rs`) keeps
+//! them. The only module of the crate with `unsafe` code.
+//!
+//! # The state word
+//!
+//! One `AtomicUsize` holds the lifecycle (`PENDING → RUNNING → FINISHED`, or `PENDING →
+//! CANCELLED`) in its low two bits and four flags:
+//!
+//! - `LISTENING`: a waiter or a callback was registered at some point;
+//! - `LOCKED`: a thread holds the listeners (a spin lock in the state word: held for a push or a
+//!   take of a short list, never while user code runs);
+//! - `RAISED`, `FAILED`: the outcome is a panic or a failure (`FAILED`: the pool failed a task it
+//!   never ran), readable by the type-erased views of `wait` without touching the outcome;
+//! - `COMPLETING`: a [`Promise`](super::Promise) completion claimed the outcome slot.
+//!
+//! # Who may touch what
+//!
+//! The closure and the outcome share one `UnsafeCell<Stage>`; the state word decides access:
+//!
+//! 1. **Start and cancel.** From `PENDING` exactly one compare-exchange wins: `try_start`
+//!    (`→ RUNNING`) or `cancel` (`→ CANCELLED`). The winner alone takes the closure out of the
+//!    stage. Nobody else touches the stage until the terminal state is published.
+//! 2. **Publish, then announce.** The starter writes the outcome into the stage, then publishes
+//!    `FINISHED` with a `Release` read-modify-write. Readers load the state with `Acquire` and
+//!    read the outcome only when they see `FINISHED`; after that, the stage is read-only, except:
+//! 3. **`join` moves the outcome out** only when its handle is the last one: it swaps the handle
+//!    count from exactly 1 to `TAKEN | 1` (`Acquire`, pairing with the `Release` decrement of
+//!    every dropped handle, so every earlier read happened before the move). No handle can be
+//!    created from nothing afterwards except by [`Promise::future`](super::Promise::future),
+//!    and a handle made after the swap sees `TAKEN` (one modification order) and never reads.
+//! 4. **Listeners.** Registering takes `LOCKED` with a compare-exchange that fails on a
+//!    terminal state and sets `LISTENING` in the same step. Completing without `LISTENING` is one
+//!    compare-exchange (`RUNNING → FINISHED`): the common case, nobody listens, costs one atomic
+//!    read-modify-write and allocates nothing. With `LISTENING`, the completer takes `LOCKED`,
+//!    takes the list out, and stores the terminal state and the unlock in one `Release` store. A
+//!    registration therefore either comes first (the completer sees it in the list) or sees the
+//!    terminal state (and runs its callback itself / does not wait): exactly-once notification.
+//!    The list is a `Box` allocated by the first listener, so a cell nobody listens to holds one
+//!    null pointer.
+//! 5. **User drops after the bookkeeping.** A cancelled or failed task's closure is dropped only
+//!    after every waiter was told and every callback ran, under `catch_unwind`: a closure whose
+//!    drop panics cannot leave a waiter blocked.
+//!
+//! Under `--cfg loom` the `UnsafeCell` is loom's, so the models in `loom-tests/` check every
+//! access of the stage and the list against these rules.
+
+use std::mem;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use super::Future;
+use crate::blocking::Notify;
+use crate::error::{FutureError, InvalidStateError, TaskPanic};
+use crate::sync::{Arc, AtomicUsize, Ordering, UnsafeCell, spin_once};
+
+pub(crate) const PENDING: usize = 0;
+pub(crate) const RUNNING: usize = 1;
+pub(crate) const FINISHED: usize = 2;
+pub(crate) const CANCELLED: usize = 3;
+
+/// The lifecycle occupies the low two bits of the state word.
+const LIFECYCLE: usize = 0b11;
+const LISTENING: usize = 1 << 2;
+const LOCKED: usize = 1 << 3;
+const RAISED: usize = 1 << 4;
+const FAILED: usize = 1 << 5;
+const COMPLETING: usize = 1 << 6;
+
+/// Set in the handle count once `join` moved the outcome out (rule 3).
+const TAKEN: usize = 1 << (usize::BITS - 1);
+
+/// The pool id of futures that no pool owns (made by a [`Promise`](super::Promise)).
+pub(crate) const NO_POOL: usize = 0;
+
+pub(crate) fn state_name(state: usize) -> &'static str {
+    match state & LIFECYCLE {
+        PENDING => "pending",
+        RUNNING => "running",
+        FINISHED => "finished",
+        _ => "cancelled",
+    }
+}
+
+/// How a finished future ended.
+pub(crate) enum Outcome<T> {
+    Value(T),
+    Panicked(TaskPanic),
+    Failed(FutureError),
+}
+
+impl<T> Outcome<T> {
+    fn flags(&self) -> usize {
+        match self {
+            Outcome::Value(_) => 0,
+            Outcome::Panicked(_) => RAISED,
+            Outcome::Failed(_) => RAISED | FAILED,
+        }
+    }
+}
+
+pub(crate) type Callback<T> = Box<dyn FnOnce(&Future<T>) + Send>;
+
+/// One registered waiter: told `token` when the future becomes done.
+struct Waiter {
+    id: u64,
+    notify: Arc<dyn Notify>,
+    token: usize,
+}
+
+/// Who must hear of the completion; allocated by the first listener (rule 4).
+pub(crate) struct Listeners<T: 'static> {
+    next_id: u64,
+    waiters: Vec<Waiter>,
+    callbacks: Vec<Callback<T>>,
+}
+
+/// What a cell runs: a closure, or nothing (the cell behind a `Promise`).
+pub(crate) trait Job<T>: Send + 'static {
+    fn call(self) -> T;
+}
+
+impl<T, F: FnOnce() -> T + Send + 'static> Job<T> for F {
+    #[inline]
+    fn call(self) -> T {
+        self()
+    }
+}
+
+/// The job of a promise's cell: there is none.
+pub(crate) enum NoJob {}
+
+impl<T> Job<T> for NoJob {
+    fn call(self) -> T {
+        match self {}
+    }
+}
+
+/// The closure before the start, the outcome after the finish.
+enum Stage<T, J> {
+    Pending(J),
+    Empty,
+    Finished(Outcome<T>),
+}
+
+/// What became of a dequeued task.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RunResult {
+    /// This call ran it.
+    Ran,
+    /// It was cancelled (or failed) before it started: skipped.
+    Cancelled,
+    /// A waiting worker already ran it inline: the queue entry is stale.
+    RanElsewhere,
+}
+
+/// A task as the scheduler's queues hold it.
+pub(crate) trait Runnable: Send + Sync {
+    /// Runs the task unless it was cancelled or already started.
+    fn run(self: Arc<Self>) -> RunResult;
+    /// Cancels the task if it has not started; returns whether it is cancelled.
+    fn cancel(self: Arc<Self>) -> bool;
+    /// Fails the task with `error` if it has not started (a broken pool); returns whether it did.
+    fn fail(self: Arc<Self>, error: FutureError) -> bool;
+    /// The cell's address, to recognise the awaited task in a queue.
+    fn identity(&self) -> usize;
+    /// Whether the task can still be started (neither started nor cancelled).
+    fn is_pending(&self) -> bool;
+}
+
+/// The type-erased view of a future used by `wait`, `as_completed` and [`AnyFuture`](super::AnyFuture).
+#[doc(hidden)]
+pub trait Erased: Send + Sync + 'static {
+    fn state(&self) -> usize;
+    fn raised(&self) -> bool;
+    fn pool_id(&self) -> usize;
+    fn register(&self, notify: Arc<dyn Notify>, token: usize) -> Option<u64>;
+    fn unregister(&self, id: u64);
+    fn cancel(self: Arc<Self>) -> bool;
+    /// Address of the cell: the future's identity, for de-duplication.
+    fn identity(&self) -> usize;
+    /// Fails the future with `Broken` unless it is done (its promise was dropped).
+    fn abandon(self: Arc<Self>);
+}
+
+/// A future's cell as its typed handles see it.
+pub(crate) trait Core<T>: Erased {
+    /// The outcome, once finished; the error a reader reports otherwise. Called only through a
+    /// [`Future`] handle (rule 3).
+    fn outcome(&self) -> Result<&Outcome<T>, FutureError>;
+    /// Moves the outcome out if the calling handle is the last one (rule 3).
+    fn take_outcome(&self) -> Result<Outcome<T>, FutureError>;
+    /// Registers a done-callback; gives it back if the future is already done.
+    fn add_callback(&self, callback: Callback<T>) -> Result<(), Callback<T>>;
+    /// The count of [`Future`] handles.
+    fn handles(&self) -> &AtomicUsize;
+    /// Runs the task on the calling thread if it is still pending; returns whether it did.
+    fn run_inline(self: Arc<Self>) -> bool;
+    /// Completes a promise's future (claims the outcome slot first).
+    fn complete(self: Arc<Self>, outcome: Outcome<T>) -> Result<(), InvalidStateError>;
+    /// `PENDING → RUNNING` for a promise; the state found otherwise.
+    fn set_running(&self) -> Result<(), usize>;
+    fn as_erased(&self) -> &dyn Erased;
+    fn into_erased(self: Arc<Self>) -> Arc<dyn Erased>;
+}
+
+/// See the module documentation.
+pub(crate) struct TaskCell<T: 'static, J> {
+    state: AtomicUsize,
+    /// [`Future`] handles alive, plus `TAKEN` (rule 3).
+    handles: AtomicUsize,
+    pool_id: usize,
+    stage: UnsafeCell<Stage<T, J>>,
+    listeners: UnsafeCell<Option<Box<Listeners<T>>>>,
+}
+
+// SAFETY: the cell moves `T` and `J` between threads (the closure runs on a worker, the outcome
+// is dropped wherever the last reference goes), hence `Send` bounds. Shared access is governed
+// by the state word (rules 1 to 4): the stage and the listeners are written by one thread at a
+// time, each write ordered before the reads it enables by a `Release`/`Acquire` pair. Handing
+// out `&T` to several threads is `Future`'s business: it is `Send`/`Sync` only for `T: Sync`.
+unsafe impl<T: Send + 'static, J: Send> Sync for TaskCell<T, J> {}
+
+impl<T: Send + 'static, J: Job<T>> TaskCell<T, J> {
+    fn with_stage(pool_id: usize, stage: Stage<T, J>) -> Arc<Self> {
+        Arc::new(TaskCell {
+            state: AtomicUsize::new(PENDING),
+            handles: AtomicUsize::new(1),
+            pool_id,
+            stage: UnsafeCell::new(stage),
+            listeners: UnsafeCell::new(None),
+        })
+    }
+
+    /// A new pending task running `job`, and the future that observes it (the cell's one
+    /// handle is counted already).
+    pub(crate) fn new(pool_id: usize, job: J) -> (Arc<Self>, Future<T>) {
+        let cell = Self::with_stage(pool_id, Stage::Pending(job));
+        let future = Future::from_counted(cell.clone());
+        (cell, future)
+    }
+
+    fn load(&self) -> usize {
+        self.state.load(Ordering::Acquire)
+    }
+
+    /// `PENDING → RUNNING`, keeping the flags. `AcqRel`: the winner sees what the submitter
+    /// wrote; the loser sees the transition that beat it.
+    fn try_start(&self) -> bool {
+        #[cfg(loom)]
+        if crate::faults::injected(crate::faults::Fault::RacyStart) {
+            let found = self.load();
+            return found & LIFECYCLE == PENDING
+                && crate::faults::check_then_act(&self.state, found, found | RUNNING).is_ok();
+        }
+        let mut current = PENDING;
+        loop {
+            match self.state.compare_exchange_weak(
+                current,
+                current | RUNNING,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return true,
+                Err(found) if found & LIFECYCLE != PENDING => return false,
+                Err(found) => current = found,
+            }
+        }
+    }
+
+    /// Takes `LOCKED` unless the state is terminal (then returns false); with `listen`, sets
+    /// `LISTENING` in the same step (rule 4).
+    fn lock_unless_done(&self, listen: bool) -> bool {
+        let flag = if listen { LOCKED | LISTENING } else { LOCKED };
+        let mut current = self.state.load(Ordering::Relaxed);
+        loop {
+            if current & LIFECYCLE >= FINISHED {
+                // Acquire: a caller that gives up here reads the outcome next.
+                self.state.load(Ordering::Acquire);
+                return false;
+            }
+            if current & LOCKED != 0 {
+                spin_once();
+                current = self.state.load(Ordering::Relaxed);
+                continue;
+            }
+            match self.state.compare_exchange_weak(
+                current,
+                current | flag,
+                Ordering::Acquire,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return true,
+                Err(found) => current = found,
+            }
+        }
+    }
+
+    /// Takes `LOCKED` whatever the state (only the fault injection of the loom twins needs it).
+    #[cfg(loom)]
+    fn lock_always(&self) {
+        while self.state.fetch_or(LOCKED, Ordering::Acquire) & LOCKED != 0 {
+            spin_once();
+        }
+    }
+
+    fn unlock(&self) {
+        self.state.fetch_and(!LOCKED, Ordering::Release);
+    }
+
+    /// Runs `f` on the listeners. Caller holds `LOCKED`.
+    fn with_listeners<R>(&self, f: impl FnOnce(&mut Listeners<T>) -> R) -> R {
+        self.listeners.with_mut(|listeners| {
+            // SAFETY: the caller holds `LOCKED`, taken with `Acquire` after the previous holder
+            // released it with `Release` (rule 4): no other thread accesses the list now.
+            let listeners = unsafe { &mut *listeners };
+            let listeners = listeners.get_or_insert_with(|| {
+                Box::new(Listeners { next_id: 0, waiters: Vec::new(), callbacks: Vec::new() })
+            });
+            f(listeners)
+        })
+    }
+
+    /// Takes the listeners out. Caller holds `LOCKED` (or completed while `LISTENING` was
+    /// clear, when there are none).
+    fn take_listeners(&self) -> Option<Box<Listeners<T>>> {
+        // SAFETY: as in `with_listeners`.
+        self.listeners.with_mut(|listeners| unsafe { (*listeners).take() })
+    }
+
+    /// Publishes `FINISHED` after the stage holds the outcome (rules 2 and 4); `flags` are the
+    /// outcome's. The caller started the task (or claimed a promise's completion).
+    fn publish(self: &Arc<Self>, flags: usize) {
+        #[cfg(loom)]
+        if crate::faults::injected(crate::faults::Fault::StoreAfterUnlock) {
+            self.lock_always();
+            let listeners = self.take_listeners();
+            let callback_handle = self.callback_handle(&listeners);
+            self.unlock();
+            let _ = self.state.fetch_update(Ordering::Release, Ordering::Relaxed, |state| {
+                Some((state & !(LIFECYCLE | COMPLETING)) | FINISHED | flags)
+            });
+            announce(listeners, callback_handle);
+            return;
+        }
+        let mut current = RUNNING;
+        loop {
+            if current & (LISTENING | LOCKED) != 0 {
+                break;
+            }
+            // Fast path: nobody listens. `Release` publishes the outcome (rule 2).
+            let finished = (current & !(LIFECYCLE | COMPLETING)) | FINISHED | flags;
+            match self.state.compare_exchange_weak(current, finished, Ordering::AcqRel, Ordering::Relaxed) {
+                Ok(_) => return,
+                Err(found) => current = found,
+            }
+        }
+        // Someone listens: take the lock (the state stays `RUNNING` meanwhile, so registrations
+        // wait for it and then see the terminal state).
+        loop {
+            if current & LOCKED != 0 {
+                spin_once();
+                current = self.state.load(Ordering::Relaxed);
+                continue;
+            }
+            match self.state.compare_exchange_weak(
+                current,
+                current | LOCKED,
+                Ordering::Acquire,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => break,
+                Err(found) => current = found,
+            }
+        }
+        let listeners = self.take_listeners();
+        // The callbacks' handle is counted before `FINISHED` is visible, so a `join` never sees
+        // itself alone while a callback may still read the outcome (rule 3).
+        let callback_handle = self.callback_handle(&listeners);
+        // Terminal state and unlock in one `Release` store.
+        let finished = (current & !(LIFECYCLE | COMPLETING | LOCKED)) | FINISHED | flags;
+        self.state.store(finished, Ordering::Release);
+        announce(listeners, callback_handle);
+    }
+
+    /// A handle to pass to the done-callbacks, if there are any.
+    fn callback_handle(self: &Arc<Self>, listeners: &Option<Box<Listeners<T>>>) -> Option<Future<T>> {
+        match listeners {
+            Some(listeners) if !listeners.callbacks.is_empty() => Some(Future::new_handle(self.clone())),
+            _ => None,
+        }
+    }
+
+    /// Writes the outcome into the stage (rule 2) and returns what the stage held (the closure,
+    /// for a task failed before it ran).
+    fn write_outcome(&self, outcome: Outcome<T>) -> Stage<T, J> {
+        self.stage.with_mut(|stage| {
+            // SAFETY: the caller won the start (or claimed the promise's completion): no other
+            // thread reads or writes the stage until `publish` stores `FINISHED` (rule 1).
+            unsafe { mem::replace(&mut *stage, Stage::Finished(outcome)) }
+        })
+    }
+
+    /// Cancels the task if it is pending (rule 1); returns whether it is cancelled.
+    fn cancel_pending(self: &Arc<Self>) -> bool {
+        #[cfg(loom)]
+        if crate::faults::injected(crate::faults::Fault::RacyCancel) {
+            let found = self.load();
+            return match found & LIFECYCLE {
+                PENDING => {
+                    let won = crate::faults::check_then_act(&self.state, found, CANCELLED).is_ok();
+                    // The closure stays in the stage: with two winners, dropping it here would
+                    // race the runner's take (the model looks at the outcome, not at the drop).
+                    won
+                }
+                CANCELLED => true,
+                _ => false,
+            };
+        }
+        let mut current = self.state.load(Ordering::Acquire);
+        let listening = loop {
+            match current & LIFECYCLE {
+                CANCELLED => return true,
+                RUNNING | FINISHED => return false,
+                _ => {}
+            }
+            if current & LOCKED != 0 {
+                spin_once();
+                current = self.state.load(Ordering::Acquire);
+                continue;
+            }
+            // With listeners, take the lock in the same step: a registration then sees the
+            // terminal state, and the list is this thread's to take.
+            let listening = current & LISTENING != 0;
+            let next = CANCELLED | if listening { LISTENING | LOCKED } else { 0 };
+            match self.state.compare_exchange_weak(current, next, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => break listening,
+                Err(found) => current = found,
+            }
+        };
+        let listeners = if listening {
+            let listeners = self.take_listeners();
+            self.unlock();
+            listeners
+        } else {
+            None
+        };
+        let callback_handle = self.callback_handle(&listeners);
+        announce(listeners, callback_handle);
+        // SAFETY: winning `PENDING → CANCELLED` gave this thread the closure: every `try_start`
+        // fails from now on, and nobody else touches the stage of a cancelled cell (rule 1).
+        let stage = self.stage.with_mut(|stage| unsafe { mem::replace(&mut *stage, Stage::Empty) });
+        drop_user_value(stage, "a cancelled task's closure");
+        true
+    }
+}
+
+/// Drops `value` (a closure or an outcome), reporting a panic in its drop instead of unwinding
+/// into the crate's bookkeeping (rule 5).
+fn drop_user_value<V>(value: V, what: &str) {
+    if let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop(value))) {
+        let panic = TaskPanic::from_payload(&*payload);
+        eprintln!("stealpool: dropping {what} panicked; the panic was ignored: {}", panic.message());
+    }
+}
+
+/// Wakes the waiters and runs the callbacks taken out by a completion, outside the lock.
+fn announce<T: Send + 'static>(listeners: Option<Box<Listeners<T>>>, callback_handle: Option<Future<T>>) {
+    let Some(listeners) = listeners else { return };
+    let Listeners { waiters, callbacks, .. } = *listeners;
+    for waiter in waiters {
+        waiter.notify.notify(waiter.token);
+    }
+    if let Some(future) = callback_handle {
+        for callback in callbacks {
+            super::run_callback(&future, callback);
+        }
+    }
+}
+
+impl<T: Send + 'static, J: Job<T>> Runnable for TaskCell<T, J> {
+    fn run(self: Arc<Self>) -> RunResult {
+        if !self.try_start() {
+            let state = self.load();
+            return match state & LIFECYCLE {
+                CANCELLED => RunResult::Cancelled,
+                _ if state & FAILED != 0 => RunResult::Cancelled,
+                _ => RunResult::RanElsewhere,
+            };
+        }
+        let job = self.stage.with_mut(|stage| {
+            // SAFETY: this thread won the start (rule 1).
+            match unsafe { mem::replace(&mut *stage, Stage::Empty) } {
+                Stage::Pending(job) => job,
+                _ => panic!("the winner of start takes the closure"),
+            }
+        });
+        let outcome = match catch_unwind(AssertUnwindSafe(move || job.call())) {
+            Ok(value) => Outcome::Value(value),
+            Err(payload) => Outcome::Panicked(TaskPanic::from_boxed(payload)),
+        };
+        let flags = outcome.flags();
+        self.write_outcome(outcome);
+        self.publish(flags);
+        RunResult::Ran
+    }
+
+    fn cancel(self: Arc<Self>) -> bool {
+        self.cancel_pending()
+    }
+
+    fn fail(self: Arc<Self>, error: FutureError) -> bool {
+        if !self.try_start() {
+            return false;
+        }
+        let closure = self.write_outcome(Outcome::Failed(error));
+        self.publish(RAISED | FAILED);
+        drop_user_value(closure, "a failed task's closure");
+        true
+    }
+
+    fn identity(&self) -> usize {
+        self as *const Self as *const () as usize
+    }
+
+    fn is_pending(&self) -> bool {
+        self.state.load(Ordering::Relaxed) & LIFECYCLE == PENDING
+    }
+}
+
+impl<T: Send + 'static, J: Job<T>> Erased for TaskCell<T, J> {
+    fn state(&self) -> usize {
+        self.load() & LIFECYCLE
+    }
+
+    fn raised(&self) -> bool {
+        let state = self.load();
+        state & LIFECYCLE == FINISHED && state & RAISED != 0
+    }
+
+    fn pool_id(&self) -> usize {
+        self.pool_id
+    }
+
+    fn register(&self, notify: Arc<dyn Notify>, token: usize) -> Option<u64> {
+        if !self.lock_unless_done(true) {
+            return None;
+        }
+        let id = self.with_listeners(|listeners| {
+            let id = listeners.next_id;
+            listeners.next_id += 1;
+            listeners.waiters.push(Waiter { id, notify, token });
+            id
+        });
+        self.unlock();
+        Some(id)
+    }
+
+    fn unregister(&self, id: u64) {
+        // Once done, the completer has taken (or is taking) the whole list.
+        if !self.lock_unless_done(false) {
+            return;
+        }
+        self.with_listeners(|listeners| {
+            if let Some(at) = listeners.waiters.iter().position(|waiter| waiter.id == id) {
+                listeners.waiters.swap_remove(at);
+            }
+        });
+        self.unlock();
+    }
+
+    fn cancel(self: Arc<Self>) -> bool {
+        self.cancel_pending()
+    }
+
+    fn identity(&self) -> usize {
+        self as *const Self as *const () as usize
+    }
+
+    fn abandon(self: Arc<Self>) {
+        let reason = "the promise was dropped before it completed its future".to_owned();
+        let _ = Core::complete(self, Outcome::Failed(FutureError::Broken(reason)));
+    }
+}
+
+impl<T: Send + 'static, J: Job<T>> Core<T> for TaskCell<T, J> {
+    fn outcome(&self) -> Result<&Outcome<T>, FutureError> {
+        match self.load() & LIFECYCLE {
+            FINISHED => {}
+            CANCELLED => return Err(FutureError::Cancelled),
+            _ => return Err(FutureError::Timeout),
+        }
+        if self.handles.load(Ordering::Acquire) & TAKEN != 0 {
+            return Err(FutureError::Taken);
+        }
+        self.stage.with(|stage| {
+            // SAFETY: `FINISHED` was loaded with `Acquire` after the starter wrote the stage and
+            // published with `Release`; the stage changes again only in `take_outcome`, which
+            // needs the caller's handle to be the only one (rule 3).
+            match unsafe { &*stage } {
+                Stage::Finished(outcome) => Ok(outcome),
+                _ => unreachable!("a finished cell holds its outcome (rule 2)"),
+            }
+        })
+    }
+
+    fn take_outcome(&self) -> Result<Outcome<T>, FutureError> {
+        self.outcome()?;
+        if self.handles.compare_exchange(1, 1 | TAKEN, Ordering::Acquire, Ordering::Relaxed).is_err() {
+            return Err(FutureError::Shared);
+        }
+        // SAFETY: the caller's handle is the only one and every other handle's reads happened
+        // before its `Release` decrement, which the `Acquire` above saw; handles made from now
+        // on see `TAKEN` and do not read (rule 3).
+        let stage = self.stage.with_mut(|stage| unsafe { mem::replace(&mut *stage, Stage::Empty) });
+        match stage {
+            Stage::Finished(outcome) => Ok(outcome),
+            _ => unreachable!("checked finished above"),
+        }
+    }
+
+    fn add_callback(&self, callback: Callback<T>) -> Result<(), Callback<T>> {
+        #[cfg(loom)]
+        if crate::faults::injected(crate::faults::Fault::UnlockedCallbackCheck) {
+            if self.load() & LIFECYCLE >= FINISHED {
+                return Err(callback);
+            }
+            self.lock_always();
+            self.with_listeners(|listeners| listeners.callbacks.push(callback));
+            self.unlock();
+            return Ok(());
+        }
+        if !self.lock_unless_done(true) {
+            return Err(callback);
+        }
+        self.with_listeners(|listeners| listeners.callbacks.push(callback));
+        self.unlock();
+        Ok(())
+    }
+
+    fn handles(&self) -> &AtomicUsize {
+        &self.handles
+    }
+
+    fn run_inline(self: Arc<Self>) -> bool {
+        Runnable::is_pending(&*self) && Runnable::run(self) == RunResult::Ran
+    }
+
+    fn complete(self: Arc<Self>, outcome: Outcome<T>) -> Result<(), InvalidStateError> {
+        // Claim the outcome slot: from `PENDING` (starting it, so that a concurrent cancel and
+        // this completion are decided by one word) or from `RUNNING` not yet claimed.
+        let mut current = self.state.load(Ordering::Acquire);
+        loop {
+            let claimable = match current & LIFECYCLE {
+                PENDING => true,
+                RUNNING => current & COMPLETING == 0,
+                _ => false,
+            };
+            if !claimable {
+                let state = if current & COMPLETING != 0 { FINISHED } else { current };
+                return Err(InvalidStateError { state: state_name(state) });
+            }
+            let claimed = (current & !LIFECYCLE) | RUNNING | COMPLETING;
+            match self.state.compare_exchange_weak(current, claimed, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => break,
+                Err(found) => current = found,
+            }
+        }
+        let flags = outcome.flags();
+        let previous = self.write_outcome(outcome);
+        self.publish(flags);
+        drop_user_value(previous, "a promise's task");
+        Ok(())
+    }
+
+    fn set_running(&self) -> Result<(), usize> {
+        if self.try_start() { Ok(()) } else { Err(self.load()) }
+    }
+
+    fn as_erased(&self) -> &dyn Erased {
+        self
+    }
+
+    fn into_erased(self: Arc<Self>) -> Arc<dyn Erased> {
+        self
+    }
+}
+
+/// The cell behind a `Promise`.
+pub(crate) type PromiseCell<T> = TaskCell<T, NoJob>;
+
+impl<T: Send + 'static> PromiseCell<T> {
+    /// A pending future with no task, and its handle.
+    pub(crate) fn new_promise() -> (Arc<Self>, Future<T>) {
+        let cell = Self::with_stage(NO_POOL, Stage::Empty);
+        let future = Future::from_counted(cell.clone());
+        (cell, future)
+    }
+}
+
+/// Whether `state` (a lifecycle value) is terminal.
+pub(crate) fn is_terminal(state: usize) -> bool {
+    state >= FINISHED
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unlistened_completion_leaves_no_list() {
+        let (cell, future) = TaskCell::new(NO_POOL, || 5);
+        assert_eq!(Runnable::run(cell.clone()), RunResult::Ran);
+        assert_eq!(cell.state.load(Ordering::Relaxed) & (LISTENING | LOCKED), 0);
+        assert_eq!(future.join(), Ok(5));
+    }
+
+    #[test]
+    fn a_second_run_is_stale() {
+        let (cell, _future) = TaskCell::new(NO_POOL, || 5);
+        assert_eq!(Runnable::run(cell.clone()), RunResult::Ran);
+        assert_eq!(Runnable::run(cell), RunResult::RanElsewhere);
+    }
+}

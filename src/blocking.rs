@@ -16,11 +16,12 @@
 //! Helping while waiting follows rayon-core's `wait_until` ("try to keep busy by popping and
 //! stealing tasks"); the worker-specific part lives in `thread_pool::worker`.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use crate::error::SubmitError;
+use crate::future::cell::NO_POOL;
 use crate::parker::Parker;
 use crate::scheduler::Task;
 use crate::sync::{Arc, thread_local};
@@ -47,7 +48,8 @@ pub(crate) trait WorkerContext {
     /// Removes the entry of the awaited task (identified by its cell's address) from the top of
     /// this worker's own queue, with any stale entries above or below it there, so that a task
     /// run inline leaves nothing behind (memory bounded by the depth of nested waits).
-    fn discard_awaited_entry(&self, awaited: usize);
+    /// Returns whether it removed the awaited task's entry.
+    fn discard_awaited_entry(&self, awaited: usize) -> bool;
     /// Queues `task`, submitted by a task running on this worker, on this worker's own queue
     /// (the caller checked that the pool is this worker's).
     fn submit_local(&self, task: Task) -> Result<(), SubmitError>;
@@ -67,15 +69,41 @@ thread_local! {
     static CURRENT_WORKER: RefCell<Option<Rc<dyn WorkerContext>>> = RefCell::new(None);
 }
 
+#[cfg(not(loom))]
+thread_local! {
+    /// The id of the pool this thread works for (`NO_POOL` on other threads): one plain
+    /// thread-local load (no destructor to register, no borrow flag) answers "is this thread a
+    /// worker of pool p?", which every submit and every wait asks.
+    static CURRENT_POOL: Cell<usize> = const { Cell::new(NO_POOL) };
+}
+
+#[cfg(loom)]
+thread_local! {
+    static CURRENT_POOL: Cell<usize> = Cell::new(NO_POOL);
+}
+
+/// The id of the pool this thread is a worker of, or `NO_POOL`.
+#[inline]
+pub(crate) fn current_pool() -> usize {
+    CURRENT_POOL.with(Cell::get)
+}
+
 /// The context of the worker running on this thread, if any.
 pub(crate) fn current_worker() -> Option<Rc<dyn WorkerContext>> {
+    if current_pool() == NO_POOL {
+        return None;
+    }
     CURRENT_WORKER.with(|current| current.borrow().clone())
 }
 
-/// Calls `f` with the context of the worker running on this thread, if any, without cloning
-/// it (the submit fast path). `f` must not enter or leave a worker.
-pub(crate) fn with_current_worker<R>(f: impl FnOnce(Option<&dyn WorkerContext>) -> R) -> R {
-    CURRENT_WORKER.with(|current| f(current.borrow().as_deref()))
+/// Calls `f` with the context of the worker running on this thread if it is a worker of pool
+/// `pool_id`, without cloning it (the submit fast path); returns `None` on other threads.
+/// `f` must not enter or leave a worker.
+pub(crate) fn with_worker_of<R>(pool_id: usize, f: impl FnOnce(&dyn WorkerContext) -> R) -> Option<R> {
+    if current_pool() != pool_id {
+        return None;
+    }
+    CURRENT_WORKER.with(|current| current.borrow().as_deref().map(f))
 }
 
 thread_local! {
@@ -116,6 +144,7 @@ pub(crate) fn spin_until(ready: &dyn Fn() -> bool) -> bool {
 
 /// Marks this thread as a worker for as long as the returned guard lives.
 pub(crate) fn enter_worker(context: Rc<dyn WorkerContext>) -> WorkerGuard {
+    CURRENT_POOL.with(|pool| pool.set(context.pool_id()));
     CURRENT_WORKER.with(|current| *current.borrow_mut() = Some(context));
     WorkerGuard(())
 }
@@ -132,6 +161,7 @@ impl Drop for WorkerGuard {
             return;
         }
         // `try_with`: the thread-local may already be gone while the thread exits.
+        let _ = CURRENT_POOL.try_with(|pool| pool.set(NO_POOL));
         let _ = CURRENT_WORKER.try_with(|current| current.borrow_mut().take());
     }
 }
@@ -157,8 +187,12 @@ impl Blocker {
     /// A blocker for the calling thread. It helps (runs queued tasks while waiting) when the
     /// thread is a worker of a pool for which `owns_work(pool_id)` is true.
     pub(crate) fn new(owns_work: impl Fn(usize) -> bool) -> Blocker {
+        let pool = current_pool();
+        if pool == NO_POOL || !owns_work(pool) {
+            return Blocker::Thread(THREAD_PARKER.with(Arc::clone));
+        }
         match current_worker() {
-            Some(context) if owns_work(context.pool_id()) => Blocker::Worker(context),
+            Some(context) => Blocker::Worker(context),
             _ => Blocker::Thread(THREAD_PARKER.with(Arc::clone)),
         }
     }

@@ -86,7 +86,10 @@ pub(crate) trait Scheduler: Send + Sync + Sized + 'static {
     /// Pops entries off the top of this worker's own queue while they are the task whose cell
     /// is at `awaited` or are stale (run elsewhere, cancelled); stops at the first other entry,
     /// which stays. A no-op where a worker has no queue of its own or pops FIFO.
-    fn discard_top(&self, _local: &Self::Local, _awaited: usize) {}
+    /// Returns whether it removed the awaited task's entry.
+    fn discard_top(&self, _local: &Self::Local, _awaited: usize) -> bool {
+        false
+    }
 
     /// A handle that wakes this worker out of `park` (for futures it waits on).
     fn notifier(&self, local: &Self::Local) -> Arc<dyn Notify>;

@@ -46,6 +46,10 @@ pub(crate) struct StealingLocal {
     parker: Arc<Parker>,
     /// Chooses the first victim of each stealing round.
     rng: std::cell::Cell<u64>,
+    /// The identity of the task this worker pushed last, while it is known to be on top of the
+    /// deque (0 once the worker popped since): lets `discard_top` pop the awaited task without
+    /// first popping (and pushing back) a different one.
+    top: std::cell::Cell<usize>,
 }
 
 impl StealingLocal {
@@ -147,6 +151,7 @@ impl Scheduler for WorkStealing {
             deque,
             parker: self.sleep.parker(index),
             rng: std::cell::Cell::new((index as u64 + 1).wrapping_mul(0x2545_F491_4F6C_DD1D)),
+            top: std::cell::Cell::new(0),
         }
     }
 
@@ -156,11 +161,13 @@ impl Scheduler for WorkStealing {
     }
 
     fn push_local(&self, local: &StealingLocal, task: Task) {
+        local.top.set(task.identity());
         local.deque.push(task);
         self.sleep.notify_one();
     }
 
     fn next_task(&self, local: &StealingLocal) -> Option<Task> {
+        local.top.set(0);
         local
             .deque
             .pop()
@@ -168,16 +175,28 @@ impl Scheduler for WorkStealing {
             .or_else(|| self.steal_from_others(local))
     }
 
-    fn discard_top(&self, local: &StealingLocal, awaited: usize) {
-        if !self.lifo {
-            return;
+    fn discard_top(&self, local: &StealingLocal, awaited: usize) -> bool {
+        let top = local.top.get();
+        if !self.lifo || (top != 0 && top != awaited) {
+            // The top is a task this worker pushed last and has not popped since: not the
+            // awaited one, and (it was pending when pushed) no stale entry to clear above it.
+            return false;
         }
-        while let Some(task) = local.deque.pop() {
-            if task.identity() != awaited && task.is_pending() {
-                // Another pending task: it goes back on top, where it was.
+        let mut removed = false;
+        loop {
+            let Some(task) = local.deque.pop() else {
+                local.top.set(0);
+                return removed;
+            };
+            if task.identity() == awaited {
+                removed = true;
+            } else if task.is_pending() {
+                // Another live task: back on top, where it was.
+                local.top.set(task.identity());
                 local.deque.push(task);
-                return;
+                return removed;
             }
+            // Else a stale entry (run inline earlier, or cancelled): dropped.
         }
     }
 

@@ -284,11 +284,8 @@ impl<S: Scheduler> PoolOps for Pool<S> {
     fn submit_task(&self, task: Task) -> Result<(), SubmitError> {
         // Fast path: a task of this pool submitting to it (see `submit_local`).
         let mut task = Some(task);
-        let local = blocking::with_current_worker(|context| match context {
-            Some(context) if context.pool_id() == self.id => {
-                Some(context.submit_local(task.take().expect("not yet pushed")))
-            }
-            _ => None,
+        let local = blocking::with_worker_of(self.id, |context| {
+            context.submit_local(task.take().expect("not yet pushed"))
         });
         if let Some(submitted) = local {
             return submitted;

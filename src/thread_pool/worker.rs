@@ -86,8 +86,8 @@ impl<S: Scheduler> WorkerContext for WorkerCtx<S> {
         bump(&self.pool.counters.of(self.index).tasks_run);
     }
 
-    fn discard_awaited_entry(&self, awaited: usize) {
-        self.pool.scheduler.discard_top(&self.local, awaited);
+    fn discard_awaited_entry(&self, awaited: usize) -> bool {
+        self.pool.scheduler.discard_top(&self.local, awaited)
     }
 
     fn submit_local(&self, task: Task) -> Result<(), SubmitError> {

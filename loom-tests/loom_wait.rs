@@ -13,6 +13,7 @@
 
 mod support;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use loom::thread;
@@ -157,4 +158,59 @@ fn as_completed_vs_completion_wakes() {
 #[should_panic(expected = "deadlock")]
 fn as_completed_broken_split_notify() {
     check_broken(Fault::SplitCollectorNotify, as_completed_vs_completion);
+}
+
+/// The smallest executor: polls on this model thread, sleeps on a loom condition variable until
+/// the waker fires.
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    use loom::sync::{Condvar, Mutex};
+    use std::task::{Context, Poll, Wake, Waker};
+
+    struct Signal {
+        woken: Mutex<bool>,
+        wakeup: Condvar,
+    }
+    impl Wake for Signal {
+        fn wake(self: Arc<Self>) {
+            *self.woken.lock().unwrap() = true;
+            self.wakeup.notify_one();
+        }
+    }
+    let signal = Arc::new(Signal { woken: Mutex::new(false), wakeup: Condvar::new() });
+    let waker = Waker::from(signal.clone());
+    let mut context = Context::from_waker(&waker);
+    let mut future = std::pin::pin!(future);
+    loop {
+        if let Poll::Ready(output) = future.as_mut().poll(&mut context) {
+            return output;
+        }
+        let mut woken = signal.woken.lock().unwrap();
+        while !*woken {
+            woken = signal.wakeup.wait(woken).unwrap();
+        }
+        *woken = false;
+    }
+}
+
+/// `.await` registers its waker while the worker completes the task: the poll either sees the
+/// completion or is woken through the waiter list (`future::awaiting`).
+fn await_vs_completion() {
+    use std::future::IntoFuture;
+    let (task, future) = Task::new(|| 7);
+    let worker = thread::spawn(move || task.run());
+    assert_eq!(block_on(future.into_future()), Ok(7));
+    worker.join().unwrap();
+}
+
+#[test]
+fn await_vs_completion_wakes() {
+    check(await_vs_completion);
+}
+
+/// Completion stores the terminal state after unlocking the waiter list: a waker registered in
+/// between is never woken.
+#[test]
+#[should_panic(expected = "deadlock")]
+fn await_vs_completion_broken_store_after_unlock() {
+    check_broken(Fault::StoreAfterUnlock, await_vs_completion);
 }

@@ -71,6 +71,12 @@ fn poll_done(erased: &dyn Erased, registration: &mut Option<Registration>, cx: &
     }
 }
 
+/// Whether this drop runs while a failed loom model unwinds its blocked threads (loom's runtime
+/// has stopped: its atomics can no longer be touched). Always false outside loom.
+fn unwinding_a_failed_model() -> bool {
+    cfg!(loom) && std::thread::panicking()
+}
+
 /// What `future.await` polls: resolves to the value, moved out as by [`Future::join`].
 #[must_use = "futures do nothing unless awaited"]
 pub struct AwaitValue<T: Send + 'static> {
@@ -106,6 +112,9 @@ impl<T: Send + 'static> std::future::Future for AwaitValue<T> {
 
 impl<T: Send + 'static> Drop for AwaitValue<T> {
     fn drop(&mut self) {
+        if unwinding_a_failed_model() {
+            return;
+        }
         if let (Some(future), Some(registration)) = (&self.future, &self.registration) {
             future.erased().unregister(registration.id);
         }
@@ -146,6 +155,9 @@ impl<'a, T: Send + 'static> std::future::Future for AwaitRef<'a, T> {
 
 impl<T: Send + 'static> Drop for AwaitRef<'_, T> {
     fn drop(&mut self) {
+        if unwinding_a_failed_model() {
+            return;
+        }
         if let Some(registration) = &self.registration {
             self.future.erased().unregister(registration.id);
         }

@@ -1,5 +1,5 @@
 #![cfg(loom)]
-//! Models of the future lifecycle's races (`src/future.rs`, invariants 1 and 3).
+//! Models of the future lifecycle's races (`src/future/cell.rs`, rules 1 and 4).
 //!
 //! A model thread plays the worker by running the queued task by hand (`Task::run`, what a worker
 //! does with a dequeued task); the others use the public `Future` API. The witnesses (how often

@@ -1,5 +1,5 @@
 #![cfg(loom)]
-//! Models of a completion racing a thread that blocks on it (`src/future.rs` invariant 3,
+//! Models of a completion racing a thread that blocks on it (`src/future/cell.rs` rule 4,
 //! `src/blocking.rs`, `src/parker.rs`, `src/wait.rs`): the waiter always wakes and sees the value.
 //!
 //! A lost wake-up shows as a deadlock: the waiter parked on its condition variable with nobody

@@ -26,8 +26,10 @@
 //!
 //! ## Architecture
 //!
-//! - [`future`](Future): the lifecycle state machine (`PENDING → RUNNING → FINISHED`, or
-//!   `CANCELLED`), one atomic word deciding every race, and [`Promise`], its completer half.
+//! - [`future`](Future): the task cell (closure, outcome, state word and reference counts in one
+//!   allocation; the crate's only `unsafe` code), the lifecycle (`PENDING → RUNNING → FINISHED`,
+//!   or `CANCELLED`) decided by one atomic word, [`Future`] (`result`, `join`, `.await`) and
+//!   [`Promise`], its completer half.
 //! - `wait`: [`wait`] and [`as_completed`] over futures of any result types.
 //! - `thread_pool`: [`ThreadPoolExecutor`]: lifecycle, lazy worker threads, shutdown, helping.
 //! - `scheduler`: the interface and its two implementations, the shared queue (the baseline) and
@@ -39,6 +41,12 @@
 //! See the repository's `papers/` for the design, the invariants and the measurements.
 
 #![warn(missing_docs)]
+#![deny(unsafe_code)]
+
+/// With the `mimalloc` feature, mimalloc is the program's global allocator (see `Cargo.toml`).
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod blocking;
 mod error;

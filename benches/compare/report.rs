@@ -329,6 +329,7 @@ fn markdown(view: &View, charts: &[(usize, String)], latency_charts: &[String]) 
     );
 
     targets(view, w);
+    instruction_counts(w);
     lifo_fifo(view, w);
 
     let _ = writeln!(w, "## Workloads\n");
@@ -419,6 +420,17 @@ fn case_table(view: &View, case: usize, w: &mut String) {
         }
     }
     let _ = writeln!(w);
+}
+
+/// The instruction counts of `cargo bench --bench instructions` (`results/instructions.md`),
+/// which that bench regenerates (callgrind runs take minutes of their own, so this report
+/// includes the last ones rather than measuring them).
+fn instruction_counts(w: &mut String) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("results/instructions.md");
+    if let Ok(text) = std::fs::read_to_string(path) {
+        let _ = writeln!(w, "## Instruction counts\n\n{}", text.trim_end());
+        let _ = writeln!(w);
+    }
 }
 
 fn targets(view: &View, w: &mut String) {

@@ -50,7 +50,24 @@ pub(crate) use self::cell::{
 /// it stays on the thread that submitted the task, where `join` gives the value.
 ///
 /// In async code, `future.await` is `join` and `(&future).await` is `result`, without blocking
-/// the executor's thread (see [`AwaitValue`]).
+/// the executor's thread (see [`AwaitValue`]). The name is Python's; `std::future::Future` is
+/// not in the prelude by that name, so the two meet only where a module imports both: import
+/// this one under another name (`use stealpool::Future as PoolFuture;`) or write
+/// `stealpool::Future<T>`.
+///
+/// ```
+/// use stealpool::ThreadPoolExecutor;
+///
+/// let pool = ThreadPoolExecutor::new(2)?;
+/// let answer = pool.submit(|| 6 * 7)?;
+/// let greeting = pool.submit(|| String::from("hello"))?;
+/// let runtime = tokio::runtime::Builder::new_current_thread().build()?;
+/// let (answer, greeting) = runtime.block_on(async {
+///     ((&answer).await.copied(), greeting.await)    // borrow one, move the other out
+/// });
+/// assert_eq!((answer?, greeting?.as_str()), (42, "hello"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 ///
 /// ```
 /// use stealpool::ThreadPoolExecutor;

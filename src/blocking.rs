@@ -1,20 +1,25 @@
-//! How a thread blocks on futures: sleep on a [`Parker`], or — on a worker thread of the pool
-//! that owns the awaited work — help run queued tasks until the wait is over.
+//! How a thread blocks on futures: steal the awaited task back if it is still queued, else sleep
+//! on the thread's [`Parker`], after handing the thread's worker slot (if it is a pool thread)
+//! to a spare thread, so that the pool keeps its parallelism while this task waits.
 //!
-//! Every blocking operation of the crate (`Future::result`, `wait`, `as_completed`, `shutdown`)
-//! follows the same three steps:
+//! Every blocking operation of the crate (`Future::result`, `wait`, `as_completed`, `map`)
+//! follows the same steps:
 //!
-//! 1. make a [`Blocker`] for the calling thread: a fresh [`Parker`] on an ordinary thread, the
-//!    worker's own context on a worker thread of a pool the awaited futures belong to;
-//! 2. register the blocker's [`Notify`] handle with every awaited future (registration and the
-//!    future's completion are serialised by the future's lock, so the completer either sees the
-//!    registration and notifies it, or the waiter sees the completion when it re-checks);
-//! 3. [`Blocker::block_until`] the condition holds or the deadline passes, re-checking the
-//!    condition after every wake-up (wake-ups may be spurious; none is ever lost, because the
-//!    parker keeps a token).
+//! 1. make a [`Blocker`] for the calling thread: its parker, and its worker context if it is a
+//!    pool thread (of any pool);
+//! 2. on a thread of the pool that owns the awaited task, and for untimed waits only, run the
+//!    awaited task inline if it has not started ("steal-back": the waiter would block on it
+//!    anyway, so this adds no wait; a timed wait must not start work that could outlast it);
+//! 3. register the parker with every awaited future (registration and completion are ordered by
+//!    the future's state word, so the completer either sees the registration and notifies it,
+//!    or the waiter sees the completion when it re-checks);
+//! 4. [`Blocker::block_until`] the condition holds or the deadline passes: a pool thread first
+//!    hands its slot off (`thread_pool::worker`, "Waiting without adding deadlocks"), then every
+//!    thread parks, re-checking the condition after every wake-up (wake-ups may be spurious; none
+//!    is lost, because the parker keeps a token).
 //!
-//! Helping while waiting follows rayon-core's `wait_until` ("try to keep busy by popping and
-//! stealing tasks"); the worker-specific part lives in `thread_pool::worker`.
+//! No waiter ever runs an unrelated task on its stack: that task could wait for the waiter,
+//! which cannot resume under it. General helping is the contract of structured fork-join only.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -37,12 +42,11 @@ pub trait Notify: Send + Sync {
 pub(crate) trait WorkerContext {
     /// The identity of the pool this thread works for.
     fn pool_id(&self) -> usize;
-    /// The handle that wakes this worker out of `help_until`.
-    fn notifier(&self) -> Arc<dyn Notify>;
-    /// Runs queued tasks of the pool until `ready()` or `deadline`; returns `ready()`.
-    fn help_until(&self, ready: &dyn Fn() -> bool, deadline: Option<Instant>) -> bool;
-    /// Runs queued tasks of the pool until none is left (a worker calling `shutdown(wait)`).
+    /// Runs queued tasks of the pool until none is left (a task calling `shutdown(wait)`).
     fn run_queued(&self);
+    /// Hands this thread's worker slot to a spare thread before the thread blocks; returns
+    /// whether it did (false: no slot held, or no spare to be had at the cap).
+    fn hand_off_slot(&self) -> bool;
     /// Counts a task this worker ran inline while waiting for it.
     fn record_inline_run(&self);
     /// Removes the entry of the awaited task (identified by its cell's address) from the top of
@@ -178,46 +182,57 @@ pub(crate) fn expired(deadline: Option<Instant>) -> bool {
 }
 
 /// The way the calling thread waits: see the module documentation.
-pub(crate) enum Blocker {
-    Thread(Arc<Parker>),
-    Worker(Rc<dyn WorkerContext>),
+pub(crate) struct Blocker {
+    parker: Arc<Parker>,
+    /// The calling thread's worker context, if it is a pool thread (of any pool).
+    worker: Option<Rc<dyn WorkerContext>>,
+    /// Whether that pool owns the awaited work (steal-back allowed).
+    owns_work: bool,
 }
 
 impl Blocker {
-    /// A blocker for the calling thread. It helps (runs queued tasks while waiting) when the
-    /// thread is a worker of a pool for which `owns_work(pool_id)` is true.
+    /// A blocker for the calling thread; `owns_work(pool_id)` tells whether the awaited work
+    /// belongs to the pool with that id.
     pub(crate) fn new(owns_work: impl Fn(usize) -> bool) -> Blocker {
+        let parker = THREAD_PARKER.with(Arc::clone);
         let pool = current_pool();
-        if pool == NO_POOL || !owns_work(pool) {
-            return Blocker::Thread(THREAD_PARKER.with(Arc::clone));
+        if pool == NO_POOL {
+            return Blocker { parker, worker: None, owns_work: false };
         }
-        match current_worker() {
-            Some(context) => Blocker::Worker(context),
-            _ => Blocker::Thread(THREAD_PARKER.with(Arc::clone)),
-        }
+        Blocker { parker, worker: current_worker(), owns_work: owns_work(pool) }
+    }
+
+    /// The worker context to steal awaited tasks back with: a thread of the pool that owns
+    /// them.
+    pub(crate) fn steal_back_context(&self) -> Option<&dyn WorkerContext> {
+        if self.owns_work { self.worker.as_deref() } else { None }
     }
 
     /// The handle to register with awaited futures.
     pub(crate) fn notifier(&self) -> Arc<dyn Notify> {
-        match self {
-            Blocker::Thread(parker) => parker.clone(),
-            Blocker::Worker(context) => context.notifier(),
-        }
+        self.parker.clone()
     }
 
-    /// Blocks until `ready()` holds (returns true) or `deadline` passes (returns false).
+    /// Blocks until `ready()` holds (returns true) or `deadline` passes (returns false). A pool
+    /// thread hands its slot off first, unless the condition comes true within a short spin.
     pub(crate) fn block_until(&self, ready: &dyn Fn() -> bool, deadline: Option<Instant>) -> bool {
-        match self {
-            Blocker::Thread(parker) => loop {
-                if ready() {
-                    return true;
-                }
-                if expired(deadline) {
-                    return false;
-                }
-                parker.park(deadline);
-            },
-            Blocker::Worker(context) => context.help_until(ready, deadline),
+        if let Some(worker) = &self.worker {
+            if ready() || spin_until(ready) {
+                return true;
+            }
+            if expired(deadline) {
+                return false;
+            }
+            worker.hand_off_slot();
+        }
+        loop {
+            if ready() {
+                return true;
+            }
+            if expired(deadline) {
+                return false;
+            }
+            self.parker.park(deadline);
         }
     }
 }

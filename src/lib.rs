@@ -73,5 +73,7 @@ pub use future::{AnyFuture, AwaitRef, AwaitValue, Future, Promise};
 pub use process_pool::ProcessPoolExecutor;
 pub use scheduler::{LocalOrder, SchedulerKind};
 pub use stats::{PoolStats, WorkerStats};
-pub use thread_pool::{PoolHandle, ThreadPoolBuilder, ThreadPoolExecutor, default_max_workers};
+pub use thread_pool::{
+    DEFAULT_MAX_SPARE_THREADS, PoolHandle, ThreadPoolBuilder, ThreadPoolExecutor, default_max_workers,
+};
 pub use wait::{AsCompleted, ReturnWhen, Waitable, as_completed, wait};

@@ -93,12 +93,20 @@ pub struct PoolStats {
     /// Tasks cancelled by `shutdown(cancel_futures = true)` or failed by a broken pool while
     /// still queued, without a worker dequeuing them.
     pub drained: u64,
+    /// Tasks run by threads that had handed their worker slot to a spare thread while one of
+    /// their tasks waited (steal-back of an awaited task after the hand-off).
+    pub tasks_run_without_slot: u64,
+    /// Times a waiting task's thread handed its worker slot to a spare thread (compensation).
+    pub slot_handoffs: u64,
+    /// Spare threads started to take over the slots of waiting tasks (at most the pool's
+    /// `max_spare_threads`).
+    pub spare_threads_started: usize,
 }
 
 impl PoolStats {
     /// Tasks run by all workers.
     pub fn tasks_run(&self) -> u64 {
-        self.workers.iter().map(|worker| worker.tasks_run).sum()
+        self.workers.iter().map(|worker| worker.tasks_run).sum::<u64>() + self.tasks_run_without_slot
     }
 
     /// Tasks that ended without running: skipped by workers plus drained at shutdown.

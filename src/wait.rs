@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use crate::blocking::{self, Blocker, Notify};
 use crate::error::FutureError;
 use crate::future::{AnyFuture, Erased, Future};
+
 use crate::sync::{Arc, Mutex, lock};
 
 /// Anything `wait` and `as_completed` accept: a [`Future`] of any type, a reference to one, or
@@ -22,11 +23,16 @@ use crate::sync::{Arc, Mutex, lock};
 pub trait Waitable {
     #[doc(hidden)]
     fn erased_future(&self) -> &dyn Erased;
+    #[doc(hidden)]
+    fn erased_arc(&self) -> Arc<dyn Erased>;
 }
 
 impl<T: Send + 'static> Waitable for Future<T> {
     fn erased_future(&self) -> &dyn Erased {
         self.erased()
+    }
+    fn erased_arc(&self) -> Arc<dyn Erased> {
+        self.erase().into_erased()
     }
 }
 
@@ -34,12 +40,41 @@ impl Waitable for AnyFuture {
     fn erased_future(&self) -> &dyn Erased {
         self.erased()
     }
+    fn erased_arc(&self) -> Arc<dyn Erased> {
+        self.clone().into_erased()
+    }
 }
 
 impl<W: Waitable + ?Sized> Waitable for &W {
     fn erased_future(&self) -> &dyn Erased {
         (**self).erased_future()
     }
+    fn erased_arc(&self) -> Arc<dyn Erased> {
+        (**self).erased_arc()
+    }
+}
+
+/// Steal-back for `wait` and `as_completed` (see `crate::blocking`): on a thread of the pool
+/// that owns them, and for untimed waits, runs pending awaited tasks inline, in input order,
+/// until `enough()` holds. Returns whether it ran any.
+fn steal_back_awaited<W: Waitable>(
+    blocker: &Blocker,
+    futures: &[W],
+    deadline: Option<Instant>,
+    enough: &dyn Fn() -> bool,
+) -> bool {
+    let Some(context) = blocker.steal_back_context().filter(|_| deadline.is_none()) else { return false };
+    let mut ran = false;
+    for future in futures {
+        if enough() {
+            break;
+        }
+        let erased = future.erased_future();
+        if erased.pool_id() == context.pool_id() {
+            ran |= crate::future::steal_back(context, erased, || future.erased_arc());
+        }
+    }
+    ran
 }
 
 /// When [`wait`] returns (Python's `FIRST_COMPLETED`, `FIRST_EXCEPTION`, `ALL_COMPLETED`).
@@ -208,6 +243,7 @@ fn wait_distinct<W: Waitable>(futures: &[W], deadline: Option<Instant>, return_w
         }
     }
     let blocker = Blocker::new(owns_work(futures));
+    steal_back_awaited(&blocker, futures, deadline, &|| condition_holds(futures, return_when));
     let wake_after = match return_when {
         ReturnWhen::AllCompleted => registrations.entries.len(),
         ReturnWhen::FirstCompleted | ReturnWhen::FirstException => 1,
@@ -310,6 +346,14 @@ impl<W: Waitable> Iterator for AsCompleted<W> {
         }
         let pending: Vec<&W> = self.futures.iter().flatten().collect();
         let blocker = Blocker::new(owns_work(&pending));
+        // A task run inline here completes before this returns, and its registration has put
+        // its token in the collector.
+        let collector = &self.collector;
+        if steal_back_awaited(&blocker, &pending, self.deadline, &|| !collector.is_empty())
+            && let Some(index) = self.collector.pop()
+        {
+            return self.take(index);
+        }
         self.collector.set_waiter(Some(blocker.notifier()));
         let collector = &self.collector;
         blocker.block_until(&|| !collector.is_empty(), self.deadline);

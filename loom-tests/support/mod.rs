@@ -18,15 +18,28 @@ pub const TWIN_MIN_PREEMPTIONS: usize = 2;
 /// Checks `model` under every interleaving loom explores (bounded by `LOOM_MAX_PREEMPTIONS`, or
 /// [`DEFAULT_PREEMPTIONS`]), and reports on stderr how many executions that took (shown with
 /// `--nocapture`).
+#[allow(dead_code)]
 pub fn check(model: impl Fn() + Sync + Send + 'static) {
     check_bounded(0, model);
 }
 
+/// Like [`check`], with the preemption bound capped at `max_preemptions`: for models whose
+/// state space (several pool threads) makes the default bound take minutes.
+#[allow(dead_code)]
+pub fn check_capped(max_preemptions: usize, model: impl Fn() + Sync + Send + 'static) {
+    check_between(0, max_preemptions, model);
+}
+
 fn check_bounded(min_preemptions: usize, model: impl Fn() + Sync + Send + 'static) {
+    check_between(min_preemptions, usize::MAX, model);
+}
+
+fn check_between(min_preemptions: usize, max_preemptions: usize, model: impl Fn() + Sync + Send + 'static) {
     use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
     let mut builder = loom::model::Builder::new();
-    let bound = builder.preemption_bound.unwrap_or(DEFAULT_PREEMPTIONS).max(min_preemptions);
+    let bound =
+        builder.preemption_bound.unwrap_or(DEFAULT_PREEMPTIONS).min(max_preemptions).max(min_preemptions);
     builder.preemption_bound = Some(bound);
     let executions = std::sync::Arc::new(AtomicUsize::new(0));
     let started = std::time::Instant::now();

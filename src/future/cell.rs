@@ -180,6 +180,8 @@ pub trait Erased: Send + Sync + 'static {
     fn identity(&self) -> usize;
     /// Fails the future with `Broken` unless it is done (its promise was dropped).
     fn abandon(self: Arc<Self>);
+    /// Runs the task on the calling thread if it is still pending; returns whether it did.
+    fn run_inline(self: Arc<Self>) -> bool;
 }
 
 /// A future's cell as its typed handles see it.
@@ -193,8 +195,6 @@ pub(crate) trait Core<T>: Erased {
     fn add_callback(&self, callback: Callback<T>) -> Result<(), Callback<T>>;
     /// The count of [`Future`] handles.
     fn handles(&self) -> &AtomicUsize;
-    /// Runs the task on the calling thread if it is still pending; returns whether it did.
-    fn run_inline(self: Arc<Self>) -> bool;
     /// Completes a promise's future (claims the outcome slot first).
     fn complete(self: Arc<Self>, outcome: Outcome<T>) -> Result<(), InvalidStateError>;
     /// `PENDING → RUNNING` for a promise; the state found otherwise.
@@ -496,7 +496,14 @@ impl<T: Send + 'static, J: Job<T>> Runnable for TaskCell<T, J> {
         });
         let outcome = match catch_unwind(AssertUnwindSafe(move || job.call())) {
             Ok(value) => Outcome::Value(value),
-            Err(payload) => Outcome::Panicked(TaskPanic::from_boxed(payload)),
+            Err(payload) => {
+                if cfg!(loom) {
+                    // A loom model's tasks never panic: this is loom unwinding the blocked
+                    // threads of a model that failed, which must not be caught.
+                    std::panic::resume_unwind(payload);
+                }
+                Outcome::Panicked(TaskPanic::from_boxed(payload))
+            }
         };
         let flags = outcome.flags();
         self.write_outcome(outcome);
@@ -576,6 +583,10 @@ impl<T: Send + 'static, J: Job<T>> Erased for TaskCell<T, J> {
         self as *const Self as *const () as usize
     }
 
+    fn run_inline(self: Arc<Self>) -> bool {
+        Runnable::is_pending(&*self) && Runnable::run(self) == RunResult::Ran
+    }
+
     fn abandon(self: Arc<Self>) {
         let reason = "the promise was dropped before it completed its future".to_owned();
         let _ = Core::complete(self, Outcome::Failed(FutureError::Broken(reason)));
@@ -639,10 +650,6 @@ impl<T: Send + 'static, J: Job<T>> Core<T> for TaskCell<T, J> {
 
     fn handles(&self) -> &AtomicUsize {
         &self.handles
-    }
-
-    fn run_inline(self: Arc<Self>) -> bool {
-        Runnable::is_pending(&*self) && Runnable::run(self) == RunResult::Ran
     }
 
     fn complete(self: Arc<Self>, outcome: Outcome<T>) -> Result<(), InvalidStateError> {

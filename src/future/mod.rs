@@ -30,15 +30,15 @@ use std::marker::PhantomData;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Duration, Instant};
 
-use crate::blocking::{self, Blocker};
+use crate::blocking::{self, Blocker, WorkerContext};
 use crate::error::{FutureError, InvalidStateError, TaskPanic};
 use crate::sync::{Arc, Ordering};
 
 pub use self::awaiting::{AwaitRef, AwaitValue};
 pub use self::cell::Erased;
 pub(crate) use self::cell::{
-    CANCELLED, Callback, Core, Outcome, PromiseCell, RUNNING, RunResult, Runnable, TaskCell, is_terminal,
-    state_name,
+    CANCELLED, Callback, Core, Outcome, PENDING, PromiseCell, RUNNING, RunResult, Runnable, TaskCell,
+    is_terminal, state_name,
 };
 
 /// A handle to the eventual result of a task (Python's `concurrent.futures.Future`).
@@ -199,40 +199,38 @@ impl<T: Send + 'static> Future<T> {
         }
     }
 
-    /// Waits until the future is done or `deadline` passes; returns whether it is done.
+    /// Waits until the future is done or `deadline` passes; returns whether it is done (see
+    /// `crate::blocking` for the steps).
     pub(crate) fn wait_until(&self, deadline: Option<Instant>) -> bool {
         let erased = self.core.as_erased();
         if is_terminal(erased.state()) {
             return true;
         }
         if blocking::expired(deadline) {
-            // A zero (or past) timeout only looks: it must not run the task inline or help.
+            // A zero (or past) timeout only looks: it must not run the task inline or block.
             return false;
         }
         let pool_id = erased.pool_id();
         let blocker = Blocker::new(|id| id == pool_id);
-        match &blocker {
-            Blocker::Worker(context) => {
-                context.discard_awaited_entry(erased.identity());
-                if blocking::run_on_growable_stack(|| self.core.clone().run_inline()) {
-                    context.record_inline_run();
-                    return true;
-                }
-            }
-            Blocker::Thread(_) => {
-                if deadline.is_none_or(|deadline| deadline > Instant::now())
-                    && blocking::spin_until(&|| is_terminal(erased.state()))
-                {
-                    return true;
-                }
-            }
+        if deadline.is_none()
+            && let Some(context) = blocker.steal_back_context()
+            && steal_back(context, erased, || self.core.clone().into_erased())
+        {
+            return true;
+        }
+        let done = || is_terminal(erased.state());
+        // Most tasks awaited right after submission finish within microseconds: a short spin
+        // spares the registration and the wake-up (the completion then takes its lock-free
+        // path).
+        if blocking::spin_until(&done) {
+            return true;
         }
         let Some(registration) = erased.register(blocker.notifier(), 0) else {
             return true;
         };
-        let done = blocker.block_until(&|| is_terminal(erased.state()), deadline);
+        let finished = blocker.block_until(&done, deadline);
         erased.unregister(registration);
-        done
+        finished
     }
 
     /// Cancels the task if it has not started. Returns true if the future is cancelled
@@ -278,6 +276,25 @@ impl<T: Send + Sync + 'static> Future<T> {
             run_callback(self, callback);
         }
     }
+}
+
+/// Runs the awaited task on the calling thread of its pool if it has not started (steal-back),
+/// first taking its entry off the top of this thread's own queue if it is there. Returns
+/// whether this call ran it. `arc` gives the cell as an `Arc`, made only when needed.
+pub(crate) fn steal_back(
+    context: &dyn WorkerContext,
+    erased: &dyn Erased,
+    arc: impl FnOnce() -> Arc<dyn Erased>,
+) -> bool {
+    if erased.state() != PENDING {
+        return false;
+    }
+    context.discard_awaited_entry(erased.identity());
+    if blocking::run_on_growable_stack(|| arc().run_inline()) {
+        context.record_inline_run();
+        return true;
+    }
+    false
 }
 
 /// Runs a done-callback; a panic in it is reported on stderr and swallowed, as CPython logs and
@@ -326,6 +343,9 @@ impl AnyFuture {
     pub(crate) fn erased(&self) -> &dyn Erased {
         &*self.core
     }
+    pub(crate) fn into_erased(self) -> Arc<dyn Erased> {
+        self.core
+    }
 }
 
 impl fmt::Debug for AnyFuture {
@@ -350,6 +370,12 @@ struct AbandonGuard(Arc<dyn Erased>);
 
 impl Drop for AbandonGuard {
     fn drop(&mut self) {
+        // A failed loom model's threads are unwound after loom's runtime stopped: its atomics
+        // can no longer be touched.
+        #[cfg(loom)]
+        if std::thread::panicking() {
+            return;
+        }
         self.0.clone().abandon();
     }
 }

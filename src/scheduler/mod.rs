@@ -16,7 +16,6 @@
 
 use std::time::Instant;
 
-use crate::blocking::Notify;
 use crate::future::Runnable;
 use crate::stats::WorkerCounters;
 use crate::sync::Arc;
@@ -62,8 +61,9 @@ pub(crate) struct SchedulerConfig {
 
 /// See the module documentation.
 pub(crate) trait Scheduler: Send + Sync + Sized + 'static {
-    /// What a worker thread owns: its index, and its own deque where there is one.
-    type Local;
+    /// What a worker slot owns: its index, and its own deque where there is one. `Send`: a
+    /// waiting task's thread hands its slot to another thread (`thread_pool::worker`).
+    type Local: Send;
 
     fn new(config: SchedulerConfig, counters: Arc<WorkerCounters>) -> Self;
 
@@ -79,8 +79,8 @@ pub(crate) trait Scheduler: Send + Sync + Sized + 'static {
     /// The next task for this worker, without blocking.
     fn next_task(&self, local: &Self::Local) -> Option<Task>;
 
-    /// Puts the worker to sleep until work may be available, it is notified through
-    /// [`notifier`](Self::notifier), `ready()` holds, or `deadline` passes. May return early.
+    /// Puts the worker to sleep until work may be available, `ready()` holds, or `deadline`
+    /// passes. May return early.
     fn park(&self, local: &Self::Local, ready: &dyn Fn() -> bool, deadline: Option<Instant>);
 
     /// Pops entries off the top of this worker's own queue while they are the task whose cell
@@ -90,9 +90,6 @@ pub(crate) trait Scheduler: Send + Sync + Sized + 'static {
     fn discard_top(&self, _local: &Self::Local, _awaited: usize) -> bool {
         false
     }
-
-    /// A handle that wakes this worker out of `park` (for futures it waits on).
-    fn notifier(&self, local: &Self::Local) -> Arc<dyn Notify>;
 
     /// Wakes every parked worker so that each re-checks its `ready()` condition.
     fn wake_all(&self);

@@ -13,7 +13,6 @@
 use std::collections::VecDeque;
 use std::time::Instant;
 
-use crate::blocking::Notify;
 use crate::scheduler::sleep::SPIN_ROUNDS;
 use crate::scheduler::{Scheduler, SchedulerConfig, Task};
 use crate::stats::{WorkerCounters, bump};
@@ -38,20 +37,7 @@ struct Queue {
 /// See the module documentation.
 pub(crate) struct SharedQueue {
     queue: Arc<Queue>,
-    /// Handed to every waiting worker (made once: one notifier serves them all).
-    notifier: Arc<dyn Notify>,
     counters: Arc<WorkerCounters>,
-}
-
-/// Wakes the workers of a shared queue (it cannot target one thread: the queue has one
-/// condition variable, so it wakes all, which is rare: only waiters inside tasks need it).
-struct QueueNotifier(Arc<Queue>);
-
-impl Notify for QueueNotifier {
-    fn notify(&self, _token: usize) {
-        let _lock = lock(&self.0.tasks);
-        self.0.available.notify_all();
-    }
 }
 
 impl Scheduler for SharedQueue {
@@ -64,7 +50,7 @@ impl Scheduler for SharedQueue {
             sleeping: AtomicUsize::new(0),
             claimed: AtomicUsize::new(0),
         });
-        SharedQueue { notifier: Arc::new(QueueNotifier(queue.clone())), queue, counters }
+        SharedQueue { queue, counters }
     }
 
     fn local(&self, index: usize) -> usize {
@@ -137,10 +123,6 @@ impl Scheduler for SharedQueue {
         }
         bump(&counters.wakeups);
         drop(tasks);
-    }
-
-    fn notifier(&self, _local: &usize) -> Arc<dyn Notify> {
-        self.notifier.clone()
     }
 
     fn wake_all(&self) {

@@ -70,11 +70,6 @@ impl Sleep {
         }
     }
 
-    /// The parker of worker `index` (its notifier while it waits on futures).
-    pub(crate) fn parker(&self, index: usize) -> Arc<Parker> {
-        self.parkers[index].clone()
-    }
-
     /// Workers registered as sleeping.
     pub(crate) fn num_sleeping(&self) -> usize {
         self.num_sleeping.load(Ordering::Relaxed)

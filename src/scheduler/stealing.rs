@@ -20,8 +20,6 @@
 
 use std::time::Instant;
 
-use crate::blocking::Notify;
-use crate::parker::Parker;
 use crate::scheduler::sleep::Sleep;
 use crate::scheduler::{LocalOrder, Scheduler, SchedulerConfig, Task};
 use crate::stats::{WorkerCounters, bump};
@@ -43,7 +41,6 @@ pub(crate) struct WorkStealing {
 pub(crate) struct StealingLocal {
     index: usize,
     deque: Worker<Task>,
-    parker: Arc<Parker>,
     /// Chooses the first victim of each stealing round.
     rng: std::cell::Cell<u64>,
     /// The identity of the task this worker pushed last, while it is known to be on top of the
@@ -149,7 +146,6 @@ impl Scheduler for WorkStealing {
         StealingLocal {
             index,
             deque,
-            parker: self.sleep.parker(index),
             rng: std::cell::Cell::new((index as u64 + 1).wrapping_mul(0x2545_F491_4F6C_DD1D)),
             top: std::cell::Cell::new(0),
         }
@@ -203,10 +199,6 @@ impl Scheduler for WorkStealing {
     fn park(&self, local: &StealingLocal, ready: &dyn Fn() -> bool, deadline: Option<Instant>) {
         let counters = self.counters.of(local.index);
         self.sleep.sleep(local.index, counters, &|| self.has_work(), ready, deadline);
-    }
-
-    fn notifier(&self, local: &StealingLocal) -> Arc<dyn Notify> {
-        local.parker.clone()
     }
 
     fn wake_all(&self) {

@@ -18,6 +18,9 @@ use crate::sync::Arc;
 
 use self::pool::{Initializer, Pool, PoolConfig, PoolOps};
 
+/// Spare threads a pool may start by default (see [`ThreadPoolBuilder::max_spare_threads`]).
+pub const DEFAULT_MAX_SPARE_THREADS: usize = 256;
+
 /// Python's default `max_workers`: `min(32, cpus + 4)`.
 pub fn default_max_workers() -> usize {
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -226,6 +229,7 @@ pub struct ThreadPoolBuilder {
     scheduler: SchedulerKind,
     local_order: LocalOrder,
     stack_size: Option<usize>,
+    max_spare_threads: Option<usize>,
 }
 
 impl ThreadPoolBuilder {
@@ -261,6 +265,17 @@ impl ThreadPoolBuilder {
         self
     }
 
+    /// At most this many threads beyond `max_workers` (default 256, as Java's `ForkJoinPool`
+    /// caps its compensating threads): when a task waits on a future that it cannot run itself
+    /// (it is running elsewhere, or the wait has a timeout), its thread hands its worker slot to
+    /// a spare thread, so that queued tasks keep running while it waits. At the cap, a waiting
+    /// task keeps its slot and its worker blocks, as on a pool without compensation; 0 turns
+    /// compensation off. Spare threads are reused, and exit at shutdown.
+    pub fn max_spare_threads(mut self, threads: usize) -> Self {
+        self.max_spare_threads = Some(threads);
+        self
+    }
+
     /// Stack size of the worker threads (default: the platform's).
     pub fn stack_size(mut self, bytes: usize) -> Self {
         self.stack_size = Some(bytes);
@@ -279,6 +294,7 @@ impl ThreadPoolBuilder {
             thread_name_prefix: self.thread_name_prefix,
             initializer: self.initializer,
             stack_size: self.stack_size,
+            max_spare_threads: self.max_spare_threads.unwrap_or(DEFAULT_MAX_SPARE_THREADS),
         };
         let ops: Arc<dyn PoolOps> = match self.scheduler {
             SchedulerKind::WorkStealing => Pool::<WorkStealing>::new(config, scheduler_config),

@@ -35,12 +35,13 @@ use std::sync::{OnceLock, Weak};
 use crate::blocking::{self, WorkerContext};
 use crate::error::{FutureError, SubmitError};
 use crate::future::RunResult;
+use crate::parker::Parker;
 use crate::scheduler::{Scheduler, SchedulerConfig, Task};
 use crate::stats::{PoolStats, WorkerCounters, bump};
 use crate::sync::{
     Arc, AtomicBool, AtomicU64, AtomicUsize, Condvar, Mutex, Ordering, lock, spin_once, thread,
 };
-use crate::thread_pool::worker::{self, WorkerCtx};
+use crate::thread_pool::worker::{self, Slot, WorkerCtx};
 
 const CLOSED: usize = 1;
 const BROKEN: usize = 2;
@@ -56,6 +57,8 @@ pub(crate) struct PoolConfig {
     pub(crate) thread_name_prefix: Option<String>,
     pub(crate) initializer: Option<Initializer>,
     pub(crate) stack_size: Option<usize>,
+    /// Threads beyond `max_workers` that may take over the slots of waiting tasks.
+    pub(crate) max_spare_threads: usize,
 }
 
 /// The object-safe face of a [`Pool`] that the public executor holds.
@@ -69,10 +72,20 @@ pub(crate) trait PoolOps: Send + Sync {
 }
 
 /// Worker threads' bookkeeping.
-struct Threads {
+struct Threads<S: Scheduler> {
     handles: Vec<thread::JoinHandle<()>>,
-    /// Workers started and not yet exited.
+    /// Threads started and not yet exited (slot holders and spares).
     live: usize,
+    /// Spare threads started (beyond the `max_workers` started with fresh slots).
+    spares_started: usize,
+    /// Spare threads parked until a slot is handed to them (see `worker`).
+    idle: Vec<Arc<SpareSeat<S>>>,
+}
+
+/// Where an idle spare thread waits for a slot.
+pub(crate) struct SpareSeat<S: Scheduler> {
+    slot: Mutex<Option<Slot<S>>>,
+    parker: Parker,
 }
 
 pub(crate) struct Pool<S: Scheduler> {
@@ -85,13 +98,18 @@ pub(crate) struct Pool<S: Scheduler> {
     broken_reason: OnceLock<String>,
     config: PoolConfig,
     thread_name_prefix: String,
-    threads: Mutex<Threads>,
+    threads: Mutex<Threads<S>>,
     all_exited: Condvar,
     /// Worker slots handed out (threads started), at most `max_workers`.
     spawned: AtomicUsize,
     pub(crate) counters: Arc<WorkerCounters>,
     submitted_external: AtomicU64,
     drained: AtomicU64,
+    /// Tasks run inline by threads that had handed their slot off (counted here: a slot's own
+    /// counters have one writer, the slot's holder).
+    slotless_runs: AtomicU64,
+    /// Slots handed to spare threads by waiting tasks.
+    handoffs: AtomicU64,
 }
 
 /// Pool ids start at 1; 0 is `future::NO_POOL`.
@@ -115,12 +133,19 @@ impl<S: Scheduler> Pool<S> {
             broken: CachePadded::new(AtomicBool::new(false)),
             broken_reason: OnceLock::new(),
             config,
-            threads: Mutex::new(Threads { handles: Vec::new(), live: 0 }),
+            threads: Mutex::new(Threads {
+                handles: Vec::new(),
+                live: 0,
+                spares_started: 0,
+                idle: Vec::new(),
+            }),
             all_exited: Condvar::new(),
             spawned: AtomicUsize::new(0),
             counters,
             submitted_external: AtomicU64::new(0),
             drained: AtomicU64::new(0),
+            slotless_runs: AtomicU64::new(0),
+            handoffs: AtomicU64::new(0),
         })
     }
 
@@ -128,9 +153,109 @@ impl<S: Scheduler> Pool<S> {
         self.id
     }
 
-    /// The worker context of the calling thread, if it is a worker of this pool.
+    /// The worker context of the calling thread, if it is a thread of this pool.
     fn own_worker(&self) -> Option<std::rc::Rc<dyn WorkerContext>> {
         blocking::current_worker().filter(|context| context.pool_id() == self.id)
+    }
+
+    /// Hands `slot` to a spare thread (an idle one, or a new one below the cap) so that the
+    /// pool keeps running tasks while the calling thread's task waits; gives it back if there is
+    /// no spare to be had.
+    pub(crate) fn hand_off(&self, slot: Slot<S>) -> Result<(), Slot<S>> {
+        #[cfg(loom)]
+        if crate::faults::injected(crate::faults::Fault::NoCompensation) {
+            return Err(slot);
+        }
+        let mut threads = lock(&self.threads);
+        if let Some(seat) = threads.idle.pop() {
+            drop(threads);
+            *lock(&seat.slot) = Some(slot);
+            seat.parker.unpark();
+            self.handoffs.fetch_add(1, Ordering::Relaxed);
+            return Ok(());
+        }
+        if threads.spares_started >= self.config.max_spare_threads {
+            return Err(slot);
+        }
+        let Some(pool) = self.this.upgrade() else { return Err(slot) };
+        let name = format!("{}_spare_{}", self.thread_name_prefix, threads.spares_started);
+        let mut builder = thread::Builder::new().name(name);
+        if let Some(size) = self.config.stack_size {
+            builder = builder.stack_size(size);
+        }
+        // The slot travels into the new thread through this cell, from which it is taken back
+        // if the thread cannot be started.
+        let handoff = std::sync::Arc::new(std::sync::Mutex::new(Some(slot)));
+        let taken = handoff.clone();
+        let spawned = builder.spawn(move || {
+            let slot = taken.lock().unwrap_or_else(|e| e.into_inner()).take();
+            if let Some(slot) = slot {
+                worker::main(pool, slot);
+            }
+        });
+        match spawned {
+            Ok(handle) => {
+                threads.spares_started += 1;
+                threads.live += 1;
+                threads.handles.push(handle);
+                self.handoffs.fetch_add(1, Ordering::Relaxed);
+                Ok(())
+            }
+            Err(_) => {
+                let slot = handoff.lock().unwrap_or_else(|e| e.into_inner()).take();
+                Err(slot.expect("a thread that never started did not take the slot"))
+            }
+        }
+    }
+
+    /// Parks the calling (slotless) thread until a slot is handed to it; `None` once the pool is
+    /// done (then the thread exits).
+    pub(crate) fn wait_for_slot(&self) -> Option<Slot<S>> {
+        let seat = Arc::new(SpareSeat { slot: Mutex::new(None), parker: Parker::new() });
+        {
+            let mut threads = lock(&self.threads);
+            if self.quiescent() {
+                return None;
+            }
+            threads.idle.push(seat.clone());
+        }
+        loop {
+            if let Some(slot) = lock(&seat.slot).take() {
+                return Some(slot);
+            }
+            if self.quiescent() {
+                let mut threads = lock(&self.threads);
+                if let Some(at) = threads.idle.iter().position(|idle| Arc::ptr_eq(idle, &seat)) {
+                    threads.idle.swap_remove(at);
+                    return None;
+                }
+                // A hand-off picked this seat before the close: its slot is on the way.
+                drop(threads);
+                if let Some(slot) = lock(&seat.slot).take() {
+                    return Some(slot);
+                }
+            }
+            seat.parker.park(None);
+        }
+    }
+
+    /// Wakes every parked worker and every idle spare thread (to notice the close).
+    fn wake_everyone(&self) {
+        self.scheduler.wake_all();
+        self.wake_spares();
+    }
+
+    /// Wakes every idle spare thread.
+    fn wake_spares(&self) {
+        let idle: Vec<_> = lock(&self.threads).idle.clone();
+        for seat in idle {
+            seat.parker.unpark();
+        }
+    }
+
+    /// Counts a task run inline by a thread that holds no slot.
+    pub(crate) fn count_slotless_run(&self) {
+        self.slotless_runs.fetch_add(1, Ordering::Relaxed);
     }
 
     /// True once the pool is closed and no submission is in flight: the queues only shrink.
@@ -161,22 +286,33 @@ impl<S: Scheduler> Pool<S> {
         }
     }
 
-    /// Runs one dequeued task on this worker, counting it. Runs on the current stack: callers
-    /// that may be deep in nested waits go through `blocking::run_on_growable_stack`.
-    pub(crate) fn run_task(&self, worker: usize, task: Task) {
-        let counters = self.counters.of(worker);
-        if self.is_broken()
+    /// Runs one dequeued task on this thread, counting it against the slot it holds after
+    /// the run (a task that waited may have handed the slot off). Runs on the current stack:
+    /// callers that may be deep in nested waits go through `blocking::run_on_growable_stack`.
+    pub(crate) fn run_task(&self, context: &WorkerCtx<S>, task: Task) {
+        let result = if self.is_broken()
             && task.clone().fail(FutureError::Broken(self.broken_reason.get().cloned().unwrap_or_default()))
         {
-            bump(&counters.tasks_skipped);
-            return;
-        }
-        // The task's own panics are caught inside `run`; this catches one from dropping its
-        // result when no handle is left (the cell dies here), which must not kill the worker.
-        match catch_unwind(AssertUnwindSafe(|| task.run())) {
-            Ok(RunResult::Ran) | Err(_) => bump(&counters.tasks_run),
-            Ok(RunResult::Cancelled) => bump(&counters.tasks_skipped),
-            Ok(RunResult::RanElsewhere) => {}
+            RunResult::Cancelled
+        } else {
+            // The task's own panics are caught inside `run`; this catches one from dropping its
+            // result when no handle is left (the cell dies here), which must not kill the worker.
+            match catch_unwind(AssertUnwindSafe(|| task.run())) {
+                Ok(result) => result,
+                // Under loom: a failed model's teardown, which must go on (see `future::cell`).
+                Err(payload) if cfg!(loom) => std::panic::resume_unwind(payload),
+                Err(_) => RunResult::Ran,
+            }
+        };
+        let slot = context.slot.borrow();
+        match (result, &*slot) {
+            (RunResult::RanElsewhere, _) => {}
+            (RunResult::Ran, Some(slot)) => bump(&self.counters.of(slot.index).tasks_run),
+            (RunResult::Cancelled, Some(slot)) => bump(&self.counters.of(slot.index).tasks_skipped),
+            (RunResult::Ran, None) => self.count_slotless_run(),
+            (RunResult::Cancelled, None) => {
+                self.drained.fetch_add(1, Ordering::Relaxed);
+            }
         }
     }
 
@@ -190,12 +326,18 @@ impl<S: Scheduler> Pool<S> {
     /// run, as if it was accepted before the shutdown; one pushed after a break is failed by
     /// `run_task`.
     pub(crate) fn submit_local(&self, context: &WorkerCtx<S>, task: Task) -> Result<(), SubmitError> {
+        let slot = context.slot.borrow();
+        let Some(slot) = &*slot else {
+            // This thread handed its slot off while its task waited: the task submits as an
+            // outside thread does.
+            return self.submit_external(task);
+        };
         let word = self.lifecycle.load(Ordering::SeqCst);
         if word & (CLOSED | BROKEN) != 0 {
             return Err(self.refusal(word));
         }
-        bump(&self.counters.of(context.index).tasks_submitted);
-        self.scheduler.push_local(&context.local, task);
+        bump(&self.counters.of(slot.index).tasks_submitted);
+        self.scheduler.push_local(&slot.local, task);
         self.start_worker_if_needed();
         Ok(())
     }
@@ -218,7 +360,7 @@ impl<S: Scheduler> Pool<S> {
                 self.drained.fetch_add(1, Ordering::Relaxed);
             }
         }
-        self.scheduler.wake_all();
+        self.wake_everyone();
     }
 
     /// Starts another worker thread if none is idle and a slot is free (threads start lazily,
@@ -239,7 +381,11 @@ impl<S: Scheduler> Pool<S> {
         if let Some(size) = self.config.stack_size {
             builder = builder.stack_size(size);
         }
-        match builder.spawn(move || worker::main(pool, index)) {
+        let start = move || {
+            let slot = Slot { index, local: pool.scheduler.local(index) };
+            worker::main(pool, slot);
+        };
+        match builder.spawn(start) {
             Ok(handle) => {
                 self.spawned.store(index + 1, Ordering::Relaxed);
                 threads.live += 1;
@@ -290,8 +436,40 @@ impl<S: Scheduler> PoolOps for Pool<S> {
         if let Some(submitted) = local {
             return submitted;
         }
-        let task = task.expect("only the fast path takes the task");
+        self.submit_external(task.expect("only the fast path takes the task"))
+    }
 
+    fn shutdown(&self, wait: bool, cancel_futures: bool) {
+        self.shutdown_pool(wait, cancel_futures);
+    }
+
+    fn stats(&self) -> PoolStats {
+        let workers = self.counters.snapshot();
+        let submitted = self.submitted_external.load(Ordering::Relaxed)
+            + workers.iter().map(|worker| worker.tasks_submitted).sum::<u64>();
+        PoolStats {
+            workers,
+            submitted,
+            drained: self.drained.load(Ordering::Relaxed),
+            tasks_run_without_slot: self.slotless_runs.load(Ordering::Relaxed),
+            slot_handoffs: self.handoffs.load(Ordering::Relaxed),
+            spare_threads_started: lock(&self.threads).spares_started,
+        }
+    }
+
+    fn max_workers(&self) -> usize {
+        self.config.max_workers
+    }
+
+    fn threads_started(&self) -> usize {
+        self.spawned.load(Ordering::Relaxed)
+    }
+}
+
+impl<S: Scheduler> Pool<S> {
+    /// A submission from outside the pool (or from a thread that handed its slot off): counted
+    /// in flight so that shutdown waits for it (module documentation).
+    fn submit_external(&self, task: Task) -> Result<(), SubmitError> {
         let word = self.lifecycle.fetch_add(SUBMITTING, Ordering::SeqCst);
         if word & (CLOSED | BROKEN) != 0 {
             self.lifecycle.fetch_sub(SUBMITTING, Ordering::SeqCst);
@@ -303,7 +481,7 @@ impl<S: Scheduler> PoolOps for Pool<S> {
                 // A worker that looked at the word while this refused submission was counted saw
                 // the pool not yet quiescent and may have parked after shutdown's wake-up: wake
                 // it to look again, or it sleeps for ever and `shutdown(wait)` with it.
-                self.scheduler.wake_all();
+                self.wake_everyone();
             }
             return Err(self.refusal(word));
         }
@@ -315,7 +493,7 @@ impl<S: Scheduler> PoolOps for Pool<S> {
         Ok(())
     }
 
-    fn shutdown(&self, wait: bool, cancel_futures: bool) {
+    fn shutdown_pool(&self, wait: bool, cancel_futures: bool) {
         // 1. Close, then wait out the submissions in flight.
         self.lifecycle.fetch_or(CLOSED, Ordering::SeqCst);
         #[cfg(loom)]
@@ -334,7 +512,7 @@ impl<S: Scheduler> PoolOps for Pool<S> {
             }
         }
         // 3. Wake everyone to notice the close.
-        self.scheduler.wake_all();
+        self.wake_everyone();
         if !wait {
             return;
         }
@@ -361,20 +539,5 @@ impl<S: Scheduler> PoolOps for Pool<S> {
                 let _ = handle.join();
             }
         }
-    }
-
-    fn stats(&self) -> PoolStats {
-        let workers = self.counters.snapshot();
-        let submitted = self.submitted_external.load(Ordering::Relaxed)
-            + workers.iter().map(|worker| worker.tasks_submitted).sum::<u64>();
-        PoolStats { workers, submitted, drained: self.drained.load(Ordering::Relaxed) }
-    }
-
-    fn max_workers(&self) -> usize {
-        self.config.max_workers
-    }
-
-    fn threads_started(&self) -> usize {
-        self.spawned.load(Ordering::Relaxed)
     }
 }

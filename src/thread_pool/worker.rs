@@ -1,53 +1,63 @@
-//! A worker thread: its main loop, and helping while it waits.
+//! A pool thread: its main loop, and what it does when a task it runs has to wait.
+//!
+//! # Slots and threads
+//!
+//! A pool has `max_workers` *slots*: a slot is a worker's index and its scheduler state (its own
+//! deque under work stealing). A thread runs tasks only while it holds a slot, so at most
+//! `max_workers` threads run tasks from the queues at any time: the pool's parallelism. Threads
+//! start lazily, each with a fresh slot, up to `max_workers` (as CPython's).
 //!
 //! # Main loop
 //!
-//! Run the initializer (a panic breaks the pool and ends this worker), then repeatedly take the
-//! next task from the scheduler and run it; with none, park until there may be work. Exit when no
-//! task is found and the pool is quiescent (closed, no submission in flight): since the queues
-//! can then only shrink, one more look that finds nothing means this worker's share is done.
+//! Run the initializer (a panic breaks the pool and ends this thread), then repeatedly take the
+//! next task from the scheduler and run it; with none, park until there may be work. A thread
+//! whose slot is gone (it handed it off while one of its tasks waited, below) becomes a *spare*:
+//! it parks until another thread hands it a slot. Exit when no task is found and the pool is
+//! quiescent (closed, no submission in flight): the queues can then only shrink, so one more
+//! look that finds nothing means this thread's share is done; a spare exits at that point too.
 //!
-//! # Helping while waiting
+//! # Waiting without adding deadlocks
 //!
-//! A task that waits (`Future::result`, `wait`, `as_completed`, `shutdown(wait)`) on work of its
-//! own pool does not block its worker: [`WorkerCtx::help_until`] keeps running queued tasks of the
-//! pool until the wait is over, as rayon-core's `wait_until` does, so nested submit-and-wait
-//! cannot deadlock the pool (CPython's documented deadlock). Before helping with unrelated work,
-//! `Future::result` runs the awaited task itself if it is still queued ("steals it back"): the
-//! task runs inline and its children land on this worker's deque, which it pops first.
+//! A task that waits on a future never runs an *unrelated* task on its stack (that task could
+//! wait for the waiter, which cannot resume under it: a deadlock that a thread per task does not
+//! have). Instead (`crate::blocking`):
 //!
-//! **Stack depth.** Helping runs tasks on the waiter's stack, so a chain of nested waits nests
-//! frames. Each task run by a worker (from a queue or inline) goes through
-//! `blocking::run_on_growable_stack` when it runs while waiting (the main loop runs at the bottom
-//! of the thread's stack and skips the check), which switches to a
-//! freshly allocated stack segment when less than `blocking::RED_ZONE` bytes remain (the `stacker`
-//! crate, as rustc uses for deep recursion). Depth is therefore bounded by memory, not by the
-//! thread's stack: a chain of 10 000 nested waits completes. Bounding the depth instead would
-//! deadlock such a chain on a small pool (the bounded waiter could neither help nor be helped).
+//! 1. **Steal-back.** If the awaited task is still queued, the waiter runs it itself: it would
+//!    block on it anyway, so this cannot add a wait. Children it submits land on this thread's
+//!    deque, popped first. (Untimed waits only: a timed wait must not start work that may
+//!    outlast its deadline.)
+//! 2. **Compensation.** Otherwise, after a short spin, the waiter hands its slot to a spare
+//!    thread (an idle one, or a new one) and blocks: the pool keeps `max_workers` threads on the
+//!    queues, as Java's `ForkJoinPool` does for managed blocking and tokio's `block_in_place`
+//!    does with its worker core. The waiting task resumes without a slot (its submits go through
+//!    the injector) and its thread becomes a spare when the task returns. Up to
+//!    `max_spare_threads` threads beyond `max_workers` exist at once; at that cap a waiter blocks
+//!    holding its slot (the pool then behaves as a bounded pool of blocked threads would).
 //!
-//! **Remaining hazard.** Helping runs an *unrelated* task when the awaited one is running
-//! elsewhere. So (a) a waiter may return later than its future finished, held up by a long task
-//! it picked up; (b) a task that waits while holding a lock may run another task that takes the
-//! same lock: with `std::sync::Mutex` that is a deadlock (or a panic), as in rayon (issues #592,
-//! #1083, #1251). Rule: do not hold a lock across `result()`, `wait()` or `as_completed()` on a
-//! future of the same pool.
+//! So a wait on a stealpool future never keeps a queued task from starting (below the cap). A
+//! task that blocks on something else (a channel, a lock) holds its slot, as on any bounded pool.
 
+use std::cell::RefCell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::rc::Rc;
-use std::time::Instant;
 
-use crate::blocking::{self, Notify, WorkerContext};
+use crate::blocking::{self, WorkerContext};
 use crate::error::{SubmitError, TaskPanic};
 use crate::scheduler::{Scheduler, Task};
 use crate::stats::bump;
 use crate::sync::Arc;
 use crate::thread_pool::pool::Pool;
 
-/// The thread-local identity of a worker: which pool, which slot, and its scheduler state.
-pub(crate) struct WorkerCtx<S: Scheduler> {
-    pub(crate) pool: Arc<Pool<S>>,
+/// A worker slot: an index and the scheduler's state for it. Held by one thread at a time.
+pub(crate) struct Slot<S: Scheduler> {
     pub(crate) index: usize,
     pub(crate) local: S::Local,
+}
+
+/// The thread-local identity of a pool thread: which pool, and the slot it holds, if any.
+pub(crate) struct WorkerCtx<S: Scheduler> {
+    pub(crate) pool: Arc<Pool<S>>,
+    pub(crate) slot: RefCell<Option<Slot<S>>>,
 }
 
 impl<S: Scheduler> WorkerContext for WorkerCtx<S> {
@@ -55,47 +65,48 @@ impl<S: Scheduler> WorkerContext for WorkerCtx<S> {
         self.pool.pool_id()
     }
 
-    fn notifier(&self) -> Arc<dyn Notify> {
-        self.pool.scheduler.notifier(&self.local)
-    }
-
-    /// Waits until `ready()`; tries to keep busy by popping and stealing tasks meanwhile.
-    fn help_until(&self, ready: &dyn Fn() -> bool, deadline: Option<Instant>) -> bool {
-        loop {
-            if ready() {
-                return true;
-            }
-            if let Some(task) = self.pool.scheduler.next_task(&self.local) {
-                blocking::run_on_growable_stack(|| self.pool.run_task(self.index, task));
-                continue;
-            }
-            if blocking::expired(deadline) {
-                return false;
-            }
-            self.pool.scheduler.park(&self.local, ready, deadline);
-        }
-    }
-
     fn run_queued(&self) {
-        while let Some(task) = self.pool.scheduler.next_task(&self.local) {
-            blocking::run_on_growable_stack(|| self.pool.run_task(self.index, task));
+        loop {
+            let task = match &*self.slot.borrow() {
+                Some(slot) => self.pool.scheduler.next_task(&slot.local),
+                None => return,
+            };
+            let Some(task) = task else { return };
+            blocking::run_on_growable_stack(|| self.pool.run_task(self, task));
         }
     }
 
     fn record_inline_run(&self) {
-        bump(&self.pool.counters.of(self.index).tasks_run);
+        match &*self.slot.borrow() {
+            Some(slot) => bump(&self.pool.counters.of(slot.index).tasks_run),
+            None => self.pool.count_slotless_run(),
+        }
     }
 
     fn discard_awaited_entry(&self, awaited: usize) -> bool {
-        self.pool.scheduler.discard_top(&self.local, awaited)
+        match &*self.slot.borrow() {
+            Some(slot) => self.pool.scheduler.discard_top(&slot.local, awaited),
+            None => false,
+        }
     }
 
     fn submit_local(&self, task: Task) -> Result<(), SubmitError> {
         self.pool.submit_local(self, task)
     }
+
+    fn hand_off_slot(&self) -> bool {
+        let Some(slot) = self.slot.borrow_mut().take() else { return false };
+        match self.pool.hand_off(slot) {
+            Ok(()) => true,
+            Err(slot) => {
+                *self.slot.borrow_mut() = Some(slot);
+                false
+            }
+        }
+    }
 }
 
-/// Decrements the live count when the worker exits, even by unwinding.
+/// Decrements the live count when the thread exits, even by unwinding.
 struct ExitGuard<S: Scheduler>(Arc<Pool<S>>);
 
 impl<S: Scheduler> Drop for ExitGuard<S> {
@@ -110,10 +121,10 @@ impl<S: Scheduler> Drop for ExitGuard<S> {
     }
 }
 
-/// The body of worker thread `index` (see the module documentation).
-pub(crate) fn main<S: Scheduler>(pool: Arc<Pool<S>>, index: usize) {
+/// The body of a pool thread that starts with `slot` (see the module documentation).
+pub(crate) fn main<S: Scheduler>(pool: Arc<Pool<S>>, slot: Slot<S>) {
     let _exit = ExitGuard(pool.clone());
-    let context = Rc::new(WorkerCtx { local: pool.scheduler.local(index), pool: pool.clone(), index });
+    let context = Rc::new(WorkerCtx { pool: pool.clone(), slot: RefCell::new(Some(slot)) });
     let _worker = blocking::enter_worker(context.clone());
 
     if let Some(initializer) = pool.initializer() {
@@ -124,25 +135,49 @@ pub(crate) fn main<S: Scheduler>(pool: Arc<Pool<S>>, index: usize) {
         }
     }
 
+    loop {
+        if run_with_slot(&context) {
+            return;
+        }
+        // The slot was handed off while a task waited; the task is over: wait for a slot.
+        match pool.wait_for_slot() {
+            Some(slot) => *context.slot.borrow_mut() = Some(slot),
+            None => return,
+        }
+    }
+}
+
+/// Runs tasks while this thread holds a slot. Returns true when the pool is done with this
+/// thread, false when the slot was handed off.
+fn run_with_slot<S: Scheduler>(context: &WorkerCtx<S>) -> bool {
+    let pool = &*context.pool;
     let scheduler = &pool.scheduler;
     let quiescent = || pool.quiescent();
     loop {
-        if let Some(task) = scheduler.next_task(&context.local) {
-            pool.run_task(index, task);
-            continue;
-        }
-        if pool.quiescent() {
-            #[cfg(loom)]
-            if crate::faults::injected(crate::faults::Fault::SkipFinalLook) {
-                break;
+        let task = {
+            let slot = context.slot.borrow();
+            let Some(slot) = &*slot else { return false };
+            match scheduler.next_task(&slot.local) {
+                Some(task) => Some(task),
+                None if pool.quiescent() => {
+                    #[cfg(loom)]
+                    if crate::faults::injected(crate::faults::Fault::SkipFinalLook) {
+                        return true;
+                    }
+                    // The queues can only shrink now: one more look, then this thread is done.
+                    match scheduler.next_task(&slot.local) {
+                        Some(task) => Some(task),
+                        None => return true,
+                    }
+                }
+                None => {
+                    scheduler.park(&slot.local, &quiescent, None);
+                    None
+                }
             }
-            // The queues can only shrink now: one more look, then this worker is done.
-            match scheduler.next_task(&context.local) {
-                Some(task) => pool.run_task(index, task),
-                None => break,
-            }
-            continue;
+        };
+        if let Some(task) = task {
+            pool.run_task(context, task);
         }
-        scheduler.park(&context.local, &quiescent, None);
     }
 }

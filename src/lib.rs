@@ -31,7 +31,8 @@
 //!   or `CANCELLED`) decided by one atomic word, [`Future`] (`result`, `join`, `.await`) and
 //!   [`Promise`], its completer half.
 //! - `wait`: [`wait`] and [`as_completed`] over futures of any result types.
-//! - `thread_pool`: [`ThreadPoolExecutor`]: lifecycle, lazy worker threads, shutdown, helping.
+//! - `thread_pool`: [`ThreadPoolExecutor`]: lifecycle, lazy worker threads, shutdown, and
+//!   waiting without new deadlocks (steal-back, slots handed to spare threads).
 //! - `scheduler`: the interface and its two implementations, the shared queue (the baseline) and
 //!   work stealing (per-worker `crossbeam-deque` deques, an injector, a parking protocol).
 //! - `sync`: `std` types normally, loom's under `--cfg loom` for the models in `loom-tests/`.

@@ -4,7 +4,8 @@
 //! polling-free-but-late cancel notification: a cancel wakes them at once (see
 //! [`crate::future`]). A [`Collector`] is registered with each pending future under a token (the
 //! future's index); completions push their token and wake the blocked thread. Nothing polls: the
-//! thread sleeps on its parker (or helps its pool, on a worker thread) until a token arrives.
+//! thread sleeps on its parker (a pool thread after stealing back awaited tasks of its pool and
+//! handing its slot off, see `crate::blocking`) until a token arrives.
 //!
 //! Duplicates are handled as Python handles them (`set(fs)`): each distinct future is waited on,
 //! returned and yielded once, at the position of its first occurrence.

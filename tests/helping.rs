@@ -1,6 +1,7 @@
-//! Helping: a worker that waits on work of its own pool runs queued tasks instead of blocking,
-//! so nested submit-and-wait completes on any number of workers, recursion included, and a deep
-//! chain of nested waits does not overflow the stack (each scheduler).
+//! Nested waits: a task that waits on work of its own pool runs the awaited task itself if it is
+//! still queued (steal-back) and otherwise hands its worker to a spare thread, so nested
+//! submit-and-wait completes on any number of workers, recursion included, and a deep chain of
+//! nested waits does not overflow the stack (each scheduler).
 
 #[macro_use]
 mod common;

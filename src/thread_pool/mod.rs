@@ -111,8 +111,9 @@ impl ThreadPoolExecutor {
 
     /// Stops accepting tasks. With `wait`, returns only when every accepted task has run or been
     /// cancelled and the threads have exited; with `cancel_futures`, cancels every queued task
-    /// first. Idempotent, and callable from inside a task of this pool (that task helps run
-    /// what is queued, then waits for the other workers, not for itself).
+    /// first. Idempotent, and callable from inside a task of this pool: there `wait = true` runs
+    /// what is still queued on the calling thread and returns without waiting for the threads
+    /// (a task cannot wait for its own thread); the executor's drop joins them.
     pub fn shutdown(&self, wait: bool, cancel_futures: bool) {
         self.handle.shutdown(wait, cancel_futures);
     }

@@ -45,7 +45,7 @@ impl Task {
     /// What a worker does with a dequeued task: start it unless it was cancelled, run it,
     /// complete its future.
     pub fn run(&self) -> Run {
-        match self.0.clone().run() {
+        match self.0.clone().run(&|| {}) {
             RunResult::Ran => Run::Ran,
             RunResult::Cancelled => Run::Skipped,
             RunResult::RanElsewhere => Run::RanElsewhere,

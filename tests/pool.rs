@@ -26,6 +26,7 @@ static_assertions::assert_impl_all!(BuildError: Send, Sync, std::error::Error);
 
 scheduler_tests!(
     zero_workers_is_a_build_error,
+    sequential_submit_and_result_start_exactly_one_thread,
     threads_start_lazily_and_never_exceed_max_workers,
     max_workers_tasks_run_at_once,
     idle_threads_are_reused,
@@ -116,6 +117,16 @@ fn max_workers_tasks_run_at_once(kind: SchedulerKind) {
         }
         assert_eq!(pool.threads_started(), N);
     }
+}
+
+/// CPython reuses an idle thread instead of starting another: submit, wait for the result,
+/// submit again, ... on an 8-worker pool runs on one thread.
+fn sequential_submit_and_result_start_exactly_one_thread(kind: SchedulerKind) {
+    let pool = pool(kind, 8);
+    for i in 0..100 {
+        assert_eq!(get(&pool.submit(move || i).unwrap()), Ok(&i));
+    }
+    assert_eq!(pool.threads_started(), 1);
 }
 
 fn idle_threads_are_reused(kind: SchedulerKind) {

@@ -155,8 +155,10 @@ pub(crate) enum RunResult {
 
 /// A task as the scheduler's queues hold it.
 pub(crate) trait Runnable: Send + Sync {
-    /// Runs the task unless it was cancelled or already started.
-    fn run(self: Arc<Self>) -> RunResult;
+    /// Runs the task unless it was cancelled or already started. `finishing` is called after
+    /// the closure returned and before the outcome is published (so before any waiter can see
+    /// the task done): the pool marks its worker idle there.
+    fn run(self: Arc<Self>, finishing: &dyn Fn()) -> RunResult;
     /// Cancels the task if it has not started; returns whether it is cancelled.
     fn cancel(self: Arc<Self>) -> bool;
     /// Fails the task with `error` if it has not started (a broken pool); returns whether it did.
@@ -478,7 +480,7 @@ fn announce<T: Send + 'static>(listeners: Option<Box<Listeners<T>>>, callback_ha
 }
 
 impl<T: Send + 'static, J: Job<T>> Runnable for TaskCell<T, J> {
-    fn run(self: Arc<Self>) -> RunResult {
+    fn run(self: Arc<Self>, finishing: &dyn Fn()) -> RunResult {
         if !self.try_start() {
             let state = self.load();
             return match state & LIFECYCLE {
@@ -507,6 +509,7 @@ impl<T: Send + 'static, J: Job<T>> Runnable for TaskCell<T, J> {
         };
         let flags = outcome.flags();
         self.write_outcome(outcome);
+        finishing();
         self.publish(flags);
         RunResult::Ran
     }
@@ -584,7 +587,7 @@ impl<T: Send + 'static, J: Job<T>> Erased for TaskCell<T, J> {
     }
 
     fn run_inline(self: Arc<Self>) -> bool {
-        Runnable::is_pending(&*self) && Runnable::run(self) == RunResult::Ran
+        Runnable::is_pending(&*self) && Runnable::run(self, &|| {}) == RunResult::Ran
     }
 
     fn abandon(self: Arc<Self>) {
@@ -716,7 +719,7 @@ mod tests {
     #[test]
     fn an_unlistened_completion_leaves_no_list() {
         let (cell, future) = TaskCell::new(NO_POOL, || 5);
-        assert_eq!(Runnable::run(cell.clone()), RunResult::Ran);
+        assert_eq!(Runnable::run(cell.clone(), &|| {}), RunResult::Ran);
         assert_eq!(cell.state.load(Ordering::Relaxed) & (LISTENING | LOCKED), 0);
         assert_eq!(future.join(), Ok(5));
     }
@@ -724,7 +727,7 @@ mod tests {
     #[test]
     fn a_second_run_is_stale() {
         let (cell, _future) = TaskCell::new(NO_POOL, || 5);
-        assert_eq!(Runnable::run(cell.clone()), RunResult::Ran);
-        assert_eq!(Runnable::run(cell), RunResult::RanElsewhere);
+        assert_eq!(Runnable::run(cell.clone(), &|| {}), RunResult::Ran);
+        assert_eq!(Runnable::run(cell, &|| {}), RunResult::RanElsewhere);
     }
 }

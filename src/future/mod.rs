@@ -211,13 +211,17 @@ impl<T: Send + 'static> Future<T> {
             return false;
         }
         let pool_id = erased.pool_id();
-        let blocker = Blocker::new(|id| id == pool_id);
+        // Steal-back first, through the thread-local context without cloning it (the common
+        // case of nested submit-and-wait ends here).
         if deadline.is_none()
-            && let Some(context) = blocker.steal_back_context()
-            && steal_back(context, erased, || self.core.clone().into_erased())
+            && erased.state() == PENDING
+            && blocking::with_worker_of(pool_id, |context| {
+                steal_back(context, erased, || self.core.clone().into_erased())
+            }) == Some(true)
         {
             return true;
         }
+        let blocker = Blocker::new(|id| id == pool_id);
         let done = || is_terminal(erased.state());
         // Most tasks awaited right after submission finish within microseconds: a short spin
         // spares the registration and the wake-up (the completion then takes its lock-free

@@ -97,6 +97,12 @@ pub(crate) trait Scheduler: Send + Sync + Sized + 'static {
     /// Removes and returns every queued task.
     fn drain(&self) -> Vec<Task>;
 
+    /// Whether this worker's next look for work will likely find none (it is about to be idle):
+    /// a cheap, racy hint for starting threads.
+    fn looks_idle(&self, _local: &Self::Local) -> bool {
+        true
+    }
+
     /// How many workers are parked waiting for work (used to decide whether to start a thread).
     fn idle_workers(&self) -> usize;
 }

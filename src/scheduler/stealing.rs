@@ -226,6 +226,10 @@ impl Scheduler for WorkStealing {
         drained
     }
 
+    fn looks_idle(&self, local: &StealingLocal) -> bool {
+        local.deque.is_empty() && self.injector.is_empty()
+    }
+
     fn idle_workers(&self) -> usize {
         self.sleep.num_sleeping()
     }

@@ -110,6 +110,8 @@ pub(crate) struct Pool<S: Scheduler> {
     slotless_runs: AtomicU64,
     /// Slots handed to spare threads by waiting tasks.
     handoffs: AtomicU64,
+    /// Workers known to be free (see `release_idle_token`).
+    idle_tokens: CachePadded<AtomicUsize>,
 }
 
 /// Pool ids start at 1; 0 is `future::NO_POOL`.
@@ -146,6 +148,7 @@ impl<S: Scheduler> Pool<S> {
             drained: AtomicU64::new(0),
             slotless_runs: AtomicU64::new(0),
             handoffs: AtomicU64::new(0),
+            idle_tokens: CachePadded::new(AtomicUsize::new(0)),
         })
     }
 
@@ -297,7 +300,16 @@ impl<S: Scheduler> Pool<S> {
         } else {
             // The task's own panics are caught inside `run`; this catches one from dropping its
             // result when no handle is left (the cell dies here), which must not kill the worker.
-            match catch_unwind(AssertUnwindSafe(|| task.run())) {
+            let finishing = || {
+                if let Some(slot) = &*context.slot.borrow()
+                    && !context.left_idle_token.get()
+                    && self.scheduler.looks_idle(&slot.local)
+                {
+                    self.release_idle_token();
+                    context.left_idle_token.set(true);
+                }
+            };
+            match catch_unwind(AssertUnwindSafe(|| task.run(&finishing))) {
                 Ok(result) => result,
                 // Under loom: a failed model's teardown, which must go on (see `future::cell`).
                 Err(payload) if cfg!(loom) => std::panic::resume_unwind(payload),
@@ -337,8 +349,13 @@ impl<S: Scheduler> Pool<S> {
             return Err(self.refusal(word));
         }
         bump(&self.counters.of(slot.index).tasks_submitted);
+        // Claim a free worker before the push, so that the worker taking the task cannot take
+        // back the token first (see `acquire_idle_token`).
+        let claimed = self.acquire_idle_token();
         self.scheduler.push_local(&slot.local, task);
-        self.start_worker_if_needed();
+        if !claimed {
+            self.start_worker_if_needed();
+        }
         Ok(())
     }
 
@@ -363,8 +380,41 @@ impl<S: Scheduler> Pool<S> {
         self.wake_everyone();
     }
 
-    /// Starts another worker thread if none is idle and a slot is free (threads start lazily,
-    /// as in CPython: only when no idle worker could take the new task).
+    /// Records that a worker is about to be free: it finished a task and its queues look
+    /// empty (CPython's `_idle_semaphore.release()`). Called before the task's completion is
+    /// published, so a submitter woken by that completion finds the token. Saturates at the
+    /// number of threads started, so that stale tokens cannot hold back more than that.
+    fn release_idle_token(&self) {
+        let tokens = self.idle_tokens.load(Ordering::Relaxed);
+        if tokens < self.spawned.load(Ordering::Relaxed) {
+            self.idle_tokens.fetch_add(1, Ordering::AcqRel);
+        }
+    }
+
+    /// Takes an idle token if there is one (CPython's `_idle_semaphore.acquire(timeout=0)`).
+    /// Also called by a worker that left a token and then found a task by itself: it takes its
+    /// token back unless a submission took it, so tokens never count a busy worker as free (an
+    /// undercount only starts a thread early; an overcount could leave a task without one).
+    pub(crate) fn acquire_idle_token(&self) -> bool {
+        let mut tokens = self.idle_tokens.load(Ordering::Acquire);
+        while tokens > 0 {
+            match self.idle_tokens.compare_exchange_weak(
+                tokens,
+                tokens - 1,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return true,
+                Err(found) => tokens = found,
+            }
+        }
+        false
+    }
+
+    /// Starts another worker thread if no started worker is free to take the new task and a
+    /// slot is free: threads start lazily and idle ones are reused, as in CPython. A submission
+    /// first tries to take an idle token (left by a worker that finished a task with its queues
+    /// empty) and calls this only if there was none; a worker parked for work counts as free.
     fn start_worker_if_needed(&self) {
         if self.spawned.load(Ordering::Relaxed) >= self.config.max_workers
             || self.scheduler.idle_workers() > 0
@@ -385,13 +435,16 @@ impl<S: Scheduler> Pool<S> {
             let slot = Slot { index, local: pool.scheduler.local(index) };
             worker::main(pool, slot);
         };
+        // Counted before the thread starts: its first task may finish (and leave an idle token,
+        // capped by this count) before `spawn` returns here.
+        self.spawned.store(index + 1, Ordering::Relaxed);
         match builder.spawn(start) {
             Ok(handle) => {
-                self.spawned.store(index + 1, Ordering::Relaxed);
                 threads.live += 1;
                 threads.handles.push(handle);
             }
             Err(error) => {
+                self.spawned.store(index, Ordering::Relaxed);
                 let none_running = threads.live == 0;
                 drop(threads);
                 if none_running {
@@ -486,8 +539,11 @@ impl<S: Scheduler> Pool<S> {
             return Err(self.refusal(word));
         }
         self.submitted_external.fetch_add(1, Ordering::Relaxed);
+        let claimed = self.acquire_idle_token();
         self.scheduler.push_external(task);
-        self.start_worker_if_needed();
+        if !claimed {
+            self.start_worker_if_needed();
+        }
         // Release the in-flight count last: shutdown waits for it (see the module doc).
         self.lifecycle.fetch_sub(SUBMITTING, Ordering::SeqCst);
         Ok(())

@@ -58,6 +58,8 @@ pub(crate) struct Slot<S: Scheduler> {
 pub(crate) struct WorkerCtx<S: Scheduler> {
     pub(crate) pool: Arc<Pool<S>>,
     pub(crate) slot: RefCell<Option<Slot<S>>>,
+    /// Whether this thread left an idle token since it last took a task (`Pool::run_task`).
+    pub(crate) left_idle_token: std::cell::Cell<bool>,
 }
 
 impl<S: Scheduler> WorkerContext for WorkerCtx<S> {
@@ -124,7 +126,11 @@ impl<S: Scheduler> Drop for ExitGuard<S> {
 /// The body of a pool thread that starts with `slot` (see the module documentation).
 pub(crate) fn main<S: Scheduler>(pool: Arc<Pool<S>>, slot: Slot<S>) {
     let _exit = ExitGuard(pool.clone());
-    let context = Rc::new(WorkerCtx { pool: pool.clone(), slot: RefCell::new(Some(slot)) });
+    let context = Rc::new(WorkerCtx {
+        pool: pool.clone(),
+        slot: RefCell::new(Some(slot)),
+        left_idle_token: std::cell::Cell::new(false),
+    });
     let _worker = blocking::enter_worker(context.clone());
 
     if let Some(initializer) = pool.initializer() {
@@ -177,6 +183,10 @@ fn run_with_slot<S: Scheduler>(context: &WorkerCtx<S>) -> bool {
             }
         };
         if let Some(task) = task {
+            if context.left_idle_token.replace(false) {
+                // Busy again: take back the token this thread left, if no submission took it.
+                pool.acquire_idle_token();
+            }
             pool.run_task(context, task);
         }
     }

@@ -167,6 +167,8 @@ pub(crate) trait Runnable: Send + Sync {
     fn identity(&self) -> usize;
     /// Whether the task can still be started (neither started nor cancelled).
     fn is_pending(&self) -> bool;
+    /// Whether the task ended without running (cancelled, or failed by a broken pool).
+    fn was_skipped(&self) -> bool;
 }
 
 /// The type-erased view of a future used by `wait`, `as_completed` and [`AnyFuture`](super::AnyFuture).
@@ -534,6 +536,11 @@ impl<T: Send + 'static, J: Job<T>> Runnable for TaskCell<T, J> {
 
     fn is_pending(&self) -> bool {
         self.state.load(Ordering::Relaxed) & LIFECYCLE == PENDING
+    }
+
+    fn was_skipped(&self) -> bool {
+        let state = self.load();
+        state & LIFECYCLE == CANCELLED || state & FAILED != 0
     }
 }
 

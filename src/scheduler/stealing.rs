@@ -192,7 +192,11 @@ impl Scheduler for WorkStealing {
                 local.deque.push(task);
                 return removed;
             }
-            // Else a stale entry (run inline earlier, or cancelled): dropped.
+            // Else a stale entry (run inline earlier, or cancelled): dropped, and counted as a
+            // worker counts a skipped task it dequeues.
+            if task.was_skipped() {
+                bump(&self.counters.of(local.index).tasks_skipped);
+            }
         }
     }
 

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use loom::thread;
 use stealpool::SchedulerKind;
 use stealpool::loom_api::{Fault, Run, Stealing, Task};
-use support::{ModelPool, check, check_broken};
+use support::{ModelPool, check, check_broken, check_capped};
 
 /// The work-stealing scheduler alone: a push from outside races the one worker's search, spin
 /// and park.
@@ -48,6 +48,15 @@ fn push_vs_park_broken_skip_recheck() {
     check_broken(Fault::SkipSleepRecheck, push_vs_park);
 }
 
+/// The sleep protocol without its two `SeqCst` fences (and the sleeper count read `Relaxed`):
+/// the push reads no sleeper while the worker's re-check reads an empty queue (the queue's
+/// emptiness check is racy, as crossbeam's is), and the worker sleeps on a queued task.
+#[test]
+#[should_panic(expected = "deadlock")]
+fn push_vs_park_broken_no_fences() {
+    check_broken(Fault::NoSleepFences, push_vs_park);
+}
+
 /// Two workers, one task: whichever worker the push wakes (or finds awake) runs it; then the
 /// owner wakes both to exit (the shutdown wake-up, `wake_all`), which must reach a worker however
 /// far it got into going to sleep.
@@ -79,9 +88,11 @@ fn push_vs_two_workers() {
     assert_eq!(ran, 1);
 }
 
+/// Capped at two preemptions: with the deques' racy emptiness checks, three take over six
+/// minutes (two are what each twin's bug needs; see `support::TWIN_MIN_PREEMPTIONS`).
 #[test]
 fn push_vs_two_workers_no_lost_wakeup() {
-    check(push_vs_two_workers);
+    check_capped(2, push_vs_two_workers);
 }
 
 #[test]

@@ -51,6 +51,9 @@ pub enum Fault {
     /// `scheduler::shared_queue`: a worker checks the queue for work, releases the lock and
     /// takes it again before it waits, so a push can fall in between.
     SplitQueueCheck,
+    /// `scheduler::sleep`: both `SeqCst` fences of the sleep protocol are left out and the
+    /// sleeper count is read and written `Relaxed` (steps 3 and b).
+    NoSleepFences,
     /// `thread_pool::pool`: a waiting task's thread never hands its slot to a spare thread
     /// (compensation off), so it blocks its worker.
     NoCompensation,

@@ -89,10 +89,15 @@ pub(crate) fn spin_once() {
 ///
 /// Each deque is one `loom::sync::Mutex<VecDeque<T>>`: loom then explores the interleavings of
 /// pushes, pops and steals at the granularity of whole operations, which is what the scheduler's
-/// protocols (parking, shutdown, cancellation) depend on.
+/// protocols (parking, shutdown, cancellation) depend on. The emptiness check does *not* take
+/// the lock: like crossbeam's `is_empty`, it reads the deque's length from an atomic that
+/// pushes and pops store with `Release` and it loads with `Acquire`, outside any lock. A check
+/// that took the lock would order more than crossbeam's does and hide a missing fence in the
+/// sleep protocol (the broken twin `Fault::NoSleepFences` shows that it no longer does).
 #[cfg(loom)]
 pub(crate) mod loom_deque {
     use loom::sync::Mutex;
+    use loom::sync::atomic::{AtomicUsize, Ordering};
     use std::collections::VecDeque;
     use std::sync::Arc;
 
@@ -104,15 +109,39 @@ pub(crate) mod loom_deque {
         Retry,
     }
 
+    /// One deque: the tasks, and their count readable without the lock.
+    struct Queue<T> {
+        tasks: Mutex<VecDeque<T>>,
+        len: AtomicUsize,
+    }
+
+    impl<T> Queue<T> {
+        fn new() -> Arc<Self> {
+            Arc::new(Queue { tasks: Mutex::new(VecDeque::new()), len: AtomicUsize::new(0) })
+        }
+
+        /// Runs `f` on the tasks under the lock and publishes the new length.
+        fn with<R>(&self, f: impl FnOnce(&mut VecDeque<T>) -> R) -> R {
+            let mut tasks = self.tasks.lock().unwrap();
+            let result = f(&mut tasks);
+            self.len.store(tasks.len(), Ordering::Release);
+            result
+        }
+
+        fn is_empty(&self) -> bool {
+            self.len.load(Ordering::Acquire) == 0
+        }
+    }
+
     /// The owner's end of a deque.
     pub(crate) struct Worker<T> {
-        queue: Arc<Mutex<VecDeque<T>>>,
+        queue: Arc<Queue<T>>,
         lifo: bool,
     }
 
     /// A thief's end of a deque.
     pub(crate) struct Stealer<T> {
-        queue: Arc<Mutex<VecDeque<T>>>,
+        queue: Arc<Queue<T>>,
     }
 
     /// The global FIFO queue: the thief's end of a deque nobody owns.
@@ -122,23 +151,23 @@ pub(crate) mod loom_deque {
 
     impl<T> Worker<T> {
         pub(crate) fn new_lifo() -> Self {
-            Worker { queue: Arc::new(Mutex::new(VecDeque::new())), lifo: true }
+            Worker { queue: Queue::new(), lifo: true }
         }
         pub(crate) fn new_fifo() -> Self {
-            Worker { queue: Arc::new(Mutex::new(VecDeque::new())), lifo: false }
+            Worker { queue: Queue::new(), lifo: false }
         }
         pub(crate) fn stealer(&self) -> Stealer<T> {
             Stealer { queue: self.queue.clone() }
         }
         pub(crate) fn push(&self, task: T) {
-            self.queue.lock().unwrap().push_back(task);
+            self.queue.with(|tasks| tasks.push_back(task));
         }
         pub(crate) fn pop(&self) -> Option<T> {
-            let mut queue = self.queue.lock().unwrap();
-            if self.lifo { queue.pop_back() } else { queue.pop_front() }
+            let lifo = self.lifo;
+            self.queue.with(|tasks| if lifo { tasks.pop_back() } else { tasks.pop_front() })
         }
         pub(crate) fn is_empty(&self) -> bool {
-            self.queue.lock().unwrap().is_empty()
+            self.queue.is_empty()
         }
     }
 
@@ -148,10 +177,7 @@ pub(crate) mod loom_deque {
         pub(crate) fn steal_batch_and_pop(&self, dest: &Worker<T>) -> Steal<T> {
             // Release this queue's lock before pushing into `dest`: two workers stealing from
             // each other must not hold one deque's lock while waiting for the other's.
-            let (task, extra) = {
-                let mut queue = self.queue.lock().unwrap();
-                (queue.pop_front(), queue.pop_front())
-            };
+            let (task, extra) = self.queue.with(|tasks| (tasks.pop_front(), tasks.pop_front()));
             match task {
                 Some(task) => {
                     if let Some(extra) = extra {
@@ -163,13 +189,13 @@ pub(crate) mod loom_deque {
             }
         }
         pub(crate) fn steal(&self) -> Steal<T> {
-            match self.queue.lock().unwrap().pop_front() {
+            match self.queue.with(|tasks| tasks.pop_front()) {
                 Some(task) => Steal::Success(task),
                 None => Steal::Empty,
             }
         }
         pub(crate) fn is_empty(&self) -> bool {
-            self.queue.lock().unwrap().is_empty()
+            self.queue.is_empty()
         }
     }
 
@@ -181,10 +207,10 @@ pub(crate) mod loom_deque {
 
     impl<T> Injector<T> {
         pub(crate) fn new() -> Self {
-            Injector { queue: Stealer { queue: Arc::new(Mutex::new(VecDeque::new())) } }
+            Injector { queue: Stealer { queue: Queue::new() } }
         }
         pub(crate) fn push(&self, task: T) {
-            self.queue.queue.lock().unwrap().push_back(task);
+            self.queue.queue.with(|tasks| tasks.push_back(task));
         }
         pub(crate) fn steal(&self) -> Steal<T> {
             self.queue.steal()

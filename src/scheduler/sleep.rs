@@ -27,12 +27,26 @@
 //! the task is found. The parker's token closes the last gap: an unpark that lands between (4)
 //! and (5) makes the park return at once.
 //!
-//! # No thundering herd
+//! # Who wakes whom
 //!
-//! A push wakes at most one worker. A worker that takes work from the injector and sees more
-//! left wakes one more (a chain, as tokio's searching workers do), so a burst of `n` tasks wakes
-//! workers one by one, each only when there is work left for it. Shutdown is the one event that
-//! wakes everybody.
+//! Every wake-up of a worker parked for work goes through this module: `notify_one` after a
+//! push, `notify_all` at shutdown and when the pool breaks. A worker that waits on a *future*
+//! does not park here: it hands its slot off and parks on its thread's own parker
+//! (`crate::blocking`), so completions never touch these parkers.
+//!
+//! A push wakes at most one worker, and only if one is registered as sleeping. A worker that
+//! takes a batch from the injector and leaves work behind wakes one more (a chain, as tokio's
+//! searching workers do), so a burst wakes workers one by one. What this protocol does not
+//! have yet is tokio's *searching gate* (a push wakes nobody while a woken worker is still
+//! looking for work), so a quick series of pushes can wake every sleeper even if one would do.
+//! Shutdown is the one event that wakes everybody on purpose.
+//!
+//! # Checked by
+//!
+//! `loom-tests/loom_park.rs`: a push racing a worker going to sleep, on one and on two workers.
+//! Under loom the deques' emptiness checks are racy (as crossbeam's are, see
+//! `crate::sync::loom_deque`), so the broken twin without the fences (3) and (b) deadlocks, as
+//! does the one without the re-check (4).
 
 use std::time::Instant;
 
@@ -104,7 +118,13 @@ impl Sleep {
             return;
         }
         // (3) Pairs with the fence in `notify_one` (b): see the invariant in the module doc.
-        fence(Ordering::SeqCst);
+        #[cfg(loom)]
+        let fenced = !crate::faults::injected(crate::faults::Fault::NoSleepFences);
+        #[cfg(not(loom))]
+        let fenced = true;
+        if fenced {
+            fence(Ordering::SeqCst);
+        }
         // (4) Re-check, (5) park.
         if !has_work() && !ready() {
             bump(&counters.parks);
@@ -138,9 +158,23 @@ impl Sleep {
     pub(crate) fn notify_one(&self) {
         // (b) Pairs with the fence in `sleep` (3): either this load sees the sleeper's
         // registration, or the sleeper's re-check sees the work just published.
-        fence(Ordering::SeqCst);
-        if self.num_sleeping.load(Ordering::SeqCst) == 0 {
-            return;
+        #[cfg(loom)]
+        if crate::faults::injected(crate::faults::Fault::NoSleepFences) {
+            if self.num_sleeping.load(Ordering::Relaxed) == 0 {
+                return;
+            }
+        } else {
+            fence(Ordering::SeqCst);
+            if self.num_sleeping.load(Ordering::SeqCst) == 0 {
+                return;
+            }
+        }
+        #[cfg(not(loom))]
+        {
+            fence(Ordering::SeqCst);
+            if self.num_sleeping.load(Ordering::SeqCst) == 0 {
+                return;
+            }
         }
         let woken = {
             let mut sleepers = lock(&self.sleepers);

@@ -55,16 +55,21 @@ use crate::stats::{Counters, bump};
 use crate::sync::{Arc, AtomicUsize, Mutex, Ordering, fence, lock};
 
 /// Rounds a worker re-checks for work (yielding between rounds) before it registers as a
-/// sleeper. Small, because on a 2-core machine with more workers than cores a spinning worker
-/// takes the CPU from one that has work; measured in `papers/` (parking).
+/// sleeper. A worker that parks costs the next submission a futex wake-up and the woken thread's
+/// scheduling delay: with 4 rounds (a few microseconds) a submitter that hands tasks off one at a
+/// time (it sleeps until each task signals) found the worker parked every time, 16.6 µs from
+/// submit to start at the median against 1.5–1.8 µs with 32 rounds, which outlast the
+/// submitter's own wake-up (`cargo bench --bench handoff`, papers/stealpool.md "Hand-off").
+/// Each round yields the CPU, so a spinning worker does not hold a core that another thread
+/// needs.
 #[cfg(not(loom))]
-pub(crate) const SPIN_ROUNDS: usize = 4;
+pub(crate) const SPIN_ROUNDS: usize = 32;
 
 /// One round under loom: each round's yield hands the turn to another thread, so every extra
 /// round costs the model checker a preemption to get past it, and with four the races after the
 /// spin would lie beyond a small preemption bound. One round keeps the spin path in the models.
 #[cfg(loom)]
-pub(crate) const SPIN_ROUNDS: usize = 1;
+pub(crate) const SPIN_ROUNDS: usize = 32;
 
 /// The sleep state of one pool.
 pub(crate) struct Sleep {

@@ -330,6 +330,7 @@ fn markdown(view: &View, charts: &[(usize, String)], latency_charts: &[String]) 
 
     targets(view, w);
     instruction_counts(w);
+    hand_off(w);
     lifo_fifo(view, w);
 
     let _ = writeln!(w, "## Workloads\n");
@@ -429,6 +430,16 @@ fn instruction_counts(w: &mut String) {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("results/instructions.md");
     if let Ok(text) = std::fs::read_to_string(path) {
         let _ = writeln!(w, "## Instruction counts\n\n{}", text.trim_end());
+        let _ = writeln!(w);
+    }
+}
+
+/// The hand-off latency of `cargo bench --bench handoff` (`results/handoff.md`), which that
+/// bench regenerates.
+fn hand_off(w: &mut String) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("results/handoff.md");
+    if let Ok(text) = std::fs::read_to_string(path) {
+        let _ = writeln!(w, "## Hand-off latency\n\n{}", text.trim_end());
         let _ = writeln!(w);
     }
 }

@@ -131,6 +131,13 @@ const SPINS_BEFORE_PARK: usize = 1;
 #[cfg(loom)]
 const YIELDS_BEFORE_PARK: usize = 0;
 
+/// Yield rounds a pool thread waits before handing its slot off (see `Blocker::block_until`).
+#[cfg(not(loom))]
+const HAND_OFF_YIELDS: usize = 32;
+/// None under loom: each yield costs the model checker a preemption.
+#[cfg(loom)]
+const HAND_OFF_YIELDS: usize = 0;
+
 /// Spins briefly until `ready()`; returns whether it became true.
 pub(crate) fn spin_until(ready: &dyn Fn() -> bool) -> bool {
     for round in 0..SPINS_BEFORE_PARK + YIELDS_BEFORE_PARK {
@@ -219,6 +226,18 @@ impl Blocker {
         if let Some(worker) = &self.worker {
             if ready() || spin_until(ready) {
                 return true;
+            }
+            // A hand-off wakes (or starts) a spare thread: tens of microseconds. Most waits on a
+            // task running elsewhere in nested fork-join are shorter: give them that long first,
+            // yielding the CPU between looks.
+            for _ in 0..HAND_OFF_YIELDS {
+                if expired(deadline) {
+                    return false;
+                }
+                crate::sync::thread::yield_now();
+                if ready() {
+                    return true;
+                }
             }
             if expired(deadline) {
                 return false;

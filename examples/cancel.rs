@@ -32,29 +32,32 @@
 mod common;
 
 use std::error::Error;
+use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::Duration;
 
 use common::Out;
-use stealpool::{BuildError, Future, Promise, SchedulerKind, ThreadPoolExecutor};
+use stealpool::{BuildError, Promise, SchedulerKind, ThreadPoolExecutor};
 
 /// What one second of the Python script takes here.
 const SECOND: Duration = Duration::from_millis(100);
 
-/// Python's `someTask(n)`, as the closure to submit. If `hold` is given, the task waits for it
+/// Python's `someTask(n)`, as the closure to submit. If `hold` is given, the task waits at it
 /// after announcing itself and before its sleep.
 fn some_task(
     out: &Out,
     n: u32,
     second: Duration,
-    hold: Option<Future<()>>,
+    hold: Option<Arc<Barrier>>,
 ) -> impl FnOnce() + Send + 'static {
     let out = out.clone();
     move || {
         out.line(format_args!("Executing Task {n}"));
         if let Some(hold) = hold {
-            // Only `Ok` can come: the promise is always completed, and never cancelled.
-            let _ = hold.result();
+            // A barrier, not a stealpool future: like Python's sleep, it keeps the worker busy
+            // (a task waiting on a stealpool future would hand its worker to a spare thread,
+            // which would then start task 3).
+            hold.wait();
         }
         thread::sleep(second * n);
         out.line(format_args!("Task {n} Finished Executing"));
@@ -71,19 +74,19 @@ fn two_workers(out: &Out, second: Duration) -> Result<(), Box<dyn Error>> {
     // seconds, far longer than the main thread needs to reach `cancel()`. That race is won
     // almost always, but a main thread descheduled for a second would lose it. Here tasks 1 and
     // 2 also wait until `cancel()` has returned, so it cannot be lost.
-    let (cancel_returned, hold) = Promise::<()>::new();
+    let cancel_returned = Arc::new(Barrier::new(3));
     let executor = pool(2)?;
-    // No early return between the first submit and `set_result`: tasks 1 and 2 wait for it.
+    // No early return between the first submit and the barrier: tasks 1 and 2 wait at it.
     let tasks = [
-        executor.submit(some_task(out, 1, second, Some(hold.clone()))),
-        executor.submit(some_task(out, 2, second, Some(hold))),
+        executor.submit(some_task(out, 1, second, Some(cancel_returned.clone()))),
+        executor.submit(some_task(out, 2, second, Some(cancel_returned.clone()))),
         executor.submit(some_task(out, 3, second, None)),
         executor.submit(some_task(out, 4, second, None)),
     ];
     if let Ok(task3) = &tasks[2] {
         out.line(task3.cancel());
     }
-    cancel_returned.set_result(())?;
+    cancel_returned.wait();
     for task in tasks {
         task?;
     }

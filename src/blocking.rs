@@ -230,6 +230,8 @@ impl Blocker {
             // A hand-off wakes (or starts) a spare thread: tens of microseconds. Most waits on a
             // task running elsewhere in nested fork-join are shorter: give them that long first,
             // yielding the CPU between looks.
+            // (Empty under loom, where each yield would cost the model checker a preemption.)
+            #[cfg_attr(loom, allow(clippy::reversed_empty_ranges))]
             for _ in 0..HAND_OFF_YIELDS {
                 if expired(deadline) {
                     return false;

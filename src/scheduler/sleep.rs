@@ -69,7 +69,7 @@ pub(crate) const SPIN_ROUNDS: usize = 32;
 /// round costs the model checker a preemption to get past it, and with four the races after the
 /// spin would lie beyond a small preemption bound. One round keeps the spin path in the models.
 #[cfg(loom)]
-pub(crate) const SPIN_ROUNDS: usize = 32;
+pub(crate) const SPIN_ROUNDS: usize = 1;
 
 /// The sleep state of one pool.
 pub(crate) struct Sleep {

@@ -19,6 +19,10 @@ use std::time::Instant;
 
 use stealpool::{SchedulerKind, ThreadPoolExecutor};
 
+#[path = "support/machine.rs"]
+mod machine;
+use machine::machine;
+
 const WORKERS: usize = 2;
 
 /// One contender: hands `n` tasks off one at a time and returns the submit → start times (ns).
@@ -101,17 +105,6 @@ fn contenders() -> Vec<Box<dyn Contender>> {
 fn median(values: &mut [u64]) -> u64 {
     values.sort_unstable();
     values[values.len() / 2]
-}
-
-fn machine() -> String {
-    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let model = cpuinfo
-        .lines()
-        .find_map(|line| line.strip_prefix("model name"))
-        .map(|rest| rest.trim_start_matches([' ', '\t', ':']).to_owned())
-        .unwrap_or_else(|| "unknown CPU".to_owned());
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    format!("{model}, {cores} cores available")
 }
 
 fn main() {

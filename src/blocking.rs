@@ -167,8 +167,7 @@ impl Drop for WorkerGuard {
     fn drop(&mut self) {
         // A loom model that failed is torn down by unwinding its blocked threads after loom's
         // runtime has stopped scheduling them: its thread-locals can no longer be reached.
-        #[cfg(loom)]
-        if std::thread::panicking() {
+        if crate::sync::unwinding_a_failed_model() {
             return;
         }
         // `try_with`: the thread-local may already be gone while the thread exits.

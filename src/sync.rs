@@ -69,6 +69,13 @@ impl<T> UnsafeCell<T> {
 #[cfg(loom)]
 pub(crate) use loom::cell::UnsafeCell;
 
+/// Whether this code runs while a failed loom model unwinds its blocked threads: loom's runtime
+/// has stopped scheduling them and its atomics and locks can no longer be touched, so drops that
+/// would touch them must skip. Always false outside loom.
+pub(crate) fn unwinding_a_failed_model() -> bool {
+    cfg!(loom) && std::thread::panicking()
+}
+
 /// Locks `mutex`, ignoring poisoning.
 ///
 /// No code of this crate panics while holding one of its locks (user code, which may panic, always

@@ -150,10 +150,13 @@ fn a_cross_pool_wait_frees_the_waiting_pool(kind: SchedulerKind) {
     assert_eq!(get(&x), Ok(&42));
 }
 
-/// A task submits L (which runs only once the test opens its gate) and waits for it with a
-/// timeout. Running L inline would hold the waiter past its deadline, here forever: the gate
-/// opens only after the wait returned.
-fn result_timeout_on_a_worker_does_not_run_the_task_inline(kind: SchedulerKind) {
+/// A task submits L (which runs only once the test opens its gate) and waits for it with
+/// `timed_wait` (a 20 ms timeout). Running L inline would hold the waiter past its deadline, here
+/// forever: the gate opens only after the wait returned. Returns what `timed_wait` saw.
+fn timed_wait_on_a_worker<R: Send + Sync + 'static>(
+    kind: SchedulerKind,
+    timed_wait: impl FnOnce(&stealpool::Future<()>) -> R + Send + 'static,
+) -> R {
     let pool = pool(kind, 1);
     let handle = pool.handle();
     let gate = Latch::one();
@@ -162,57 +165,36 @@ fn result_timeout_on_a_worker_does_not_run_the_task_inline(kind: SchedulerKind) 
             let gate = gate.clone();
             move || {
                 let long = handle.submit(move || gate.wait()).unwrap();
-                let outcome = long.result_timeout(Duration::from_millis(20)).map(|_| ());
-                (outcome, long)
+                (timed_wait(&long), long)
             }
         })
         .unwrap();
-    let (outcome, long) = waiter.join_timeout_or_fail();
-    assert_eq!(outcome, Err(FutureError::Timeout));
+    let (seen, long) = waiter.join_timeout_or_fail();
     gate.set();
     assert_eq!(get(&long), Ok(&()));
+    seen
+}
+
+const TIMEOUT: Duration = Duration::from_millis(20);
+
+fn result_timeout_on_a_worker_does_not_run_the_task_inline(kind: SchedulerKind) {
+    let outcome = timed_wait_on_a_worker(kind, |long| long.result_timeout(TIMEOUT).map(|_| ()));
+    assert_eq!(outcome, Err(FutureError::Timeout));
 }
 
 fn wait_with_a_timeout_on_a_worker_does_not_run_tasks_inline(kind: SchedulerKind) {
-    let pool = pool(kind, 1);
-    let handle = pool.handle();
-    let gate = Latch::one();
-    let waiter = pool
-        .submit({
-            let gate = gate.clone();
-            move || {
-                let long = handle.submit(move || gate.wait()).unwrap();
-                let (done, not_done) =
-                    wait([&long], Some(Duration::from_millis(20)), ReturnWhen::AllCompleted);
-                ((done.len(), not_done.len()), long)
-            }
-        })
-        .unwrap();
-    let (counts, long) = waiter.join_timeout_or_fail();
+    let counts = timed_wait_on_a_worker(kind, |long| {
+        let (done, not_done) = wait([long], Some(TIMEOUT), ReturnWhen::AllCompleted);
+        (done.len(), not_done.len())
+    });
     assert_eq!(counts, (0, 1));
-    gate.set();
-    assert_eq!(get(&long), Ok(&()));
 }
 
 fn as_completed_with_a_timeout_on_a_worker_does_not_run_tasks_inline(kind: SchedulerKind) {
-    let pool = pool(kind, 1);
-    let handle = pool.handle();
-    let gate = Latch::one();
-    let waiter = pool
-        .submit({
-            let gate = gate.clone();
-            move || {
-                let long = handle.submit(move || gate.wait()).unwrap();
-                let first =
-                    as_completed([&long], Some(Duration::from_millis(20))).next().map(|item| item.is_ok());
-                (first, long)
-            }
-        })
-        .unwrap();
-    let (first, long) = waiter.join_timeout_or_fail();
+    let first = timed_wait_on_a_worker(kind, |long| {
+        as_completed([long], Some(TIMEOUT)).next().map(|item| item.is_ok())
+    });
     assert_eq!(first, Some(false), "one Timeout item");
-    gate.set();
-    assert_eq!(get(&long), Ok(&()));
 }
 
 /// One worker, no spare allowed: an untimed wait on a queued child must run it itself.

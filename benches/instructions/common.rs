@@ -28,6 +28,10 @@ use std::sync::{Arc, Condvar, Mutex};
 
 use stealpool::{PoolHandle, SchedulerKind, ThreadPoolExecutor};
 
+#[path = "../support/machine.rs"]
+mod machine;
+use machine::machine;
+
 /// One measured workload: a name, what is counted, the two sizes, and the target in Ir per unit.
 struct Workload {
     name: &'static str,
@@ -229,18 +233,6 @@ fn peak_memory(exe: &Path, workload: &str, size: usize) -> u64 {
         .collect();
     peaks.sort();
     peaks[1]
-}
-
-/// The machine, in one line (model name and the cores this process may use).
-fn machine() -> String {
-    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let model = cpuinfo
-        .lines()
-        .find_map(|line| line.strip_prefix("model name"))
-        .map(|rest| rest.trim_start_matches([' ', '\t', ':']).to_owned())
-        .unwrap_or_else(|| "unknown CPU".to_owned());
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    format!("{model}, {cores} cores available")
 }
 
 fn results_file() -> PathBuf {

@@ -20,7 +20,7 @@ use super::Future;
 use super::cell::{Erased, is_terminal};
 use crate::blocking::Notify;
 use crate::error::FutureError;
-use crate::sync::{Arc, Mutex, lock};
+use crate::sync::{Arc, Mutex, lock, unwinding_a_failed_model};
 
 /// The waker of one awaiting task, registered as a waiter.
 struct WakerSlot {
@@ -69,12 +69,6 @@ fn poll_done(erased: &dyn Erased, registration: &mut Option<Registration>, cx: &
             }
         }
     }
-}
-
-/// Whether this drop runs while a failed loom model unwinds its blocked threads (loom's runtime
-/// has stopped: its atomics can no longer be touched). Always false outside loom.
-fn unwinding_a_failed_model() -> bool {
-    cfg!(loom) && std::thread::panicking()
 }
 
 /// What `future.await` polls: resolves to the value, moved out as by [`Future::join`].

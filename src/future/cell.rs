@@ -275,12 +275,21 @@ impl<T: Send + 'static, J: Job<T>> TaskCell<T, J> {
     /// `LISTENING` in the same step (rule 4).
     fn lock_unless_done(&self, listen: bool) -> bool {
         let flag = if listen { LOCKED | LISTENING } else { LOCKED };
+        let locked = self.lock_with(flag, |state| state & LIFECYCLE >= FINISHED);
+        if locked.is_none() {
+            // Acquire: a caller that gives up here reads the outcome next.
+            self.state.load(Ordering::Acquire);
+        }
+        locked.is_some()
+    }
+
+    /// Spins until `LOCKED` is clear, then sets `flag` (which includes `LOCKED`) with `Acquire`;
+    /// returns the state it locked, or `None` if `give_up(state)` held first.
+    fn lock_with(&self, flag: usize, give_up: impl Fn(usize) -> bool) -> Option<usize> {
         let mut current = self.state.load(Ordering::Relaxed);
         loop {
-            if current & LIFECYCLE >= FINISHED {
-                // Acquire: a caller that gives up here reads the outcome next.
-                self.state.load(Ordering::Acquire);
-                return false;
+            if give_up(current) {
+                return None;
             }
             if current & LOCKED != 0 {
                 spin_once();
@@ -293,7 +302,7 @@ impl<T: Send + 'static, J: Job<T>> TaskCell<T, J> {
                 Ordering::Acquire,
                 Ordering::Relaxed,
             ) {
-                Ok(_) => return true,
+                Ok(_) => return Some(current),
                 Err(found) => current = found,
             }
         }
@@ -360,22 +369,7 @@ impl<T: Send + 'static, J: Job<T>> TaskCell<T, J> {
         }
         // Someone listens: take the lock (the state stays `RUNNING` meanwhile, so registrations
         // wait for it and then see the terminal state).
-        loop {
-            if current & LOCKED != 0 {
-                spin_once();
-                current = self.state.load(Ordering::Relaxed);
-                continue;
-            }
-            match self.state.compare_exchange_weak(
-                current,
-                current | LOCKED,
-                Ordering::Acquire,
-                Ordering::Relaxed,
-            ) {
-                Ok(_) => break,
-                Err(found) => current = found,
-            }
-        }
+        let current = self.lock_with(LOCKED, |_| false).expect("never gives up");
         let listeners = self.take_listeners();
         // The callbacks' handle is counted before `FINISHED` is visible, so a `join` never sees
         // itself alone while a callback may still read the outcome (rule 3).

@@ -32,7 +32,7 @@ use std::time::{Duration, Instant};
 
 use crate::blocking::{self, Blocker, WorkerContext};
 use crate::error::{FutureError, InvalidStateError, TaskPanic};
-use crate::sync::{Arc, Ordering};
+use crate::sync::{Arc, Ordering, unwinding_a_failed_model};
 
 pub use self::awaiting::{AwaitRef, AwaitValue};
 pub use self::cell::Erased;
@@ -108,10 +108,7 @@ impl<T: 'static> Clone for Future<T> {
 
 impl<T: 'static> Drop for Future<T> {
     fn drop(&mut self) {
-        // A failed loom model's blocked threads are unwound after loom's runtime stopped
-        // scheduling them: its atomics can no longer be touched.
-        #[cfg(loom)]
-        if std::thread::panicking() {
+        if unwinding_a_failed_model() {
             return;
         }
         // Release: this handle's reads of the outcome happen before a later `join` moves it.
@@ -374,10 +371,7 @@ struct AbandonGuard(Arc<dyn Erased>);
 
 impl Drop for AbandonGuard {
     fn drop(&mut self) {
-        // A failed loom model's threads are unwound after loom's runtime stopped: its atomics
-        // can no longer be touched.
-        #[cfg(loom)]
-        if std::thread::panicking() {
+        if unwinding_a_failed_model() {
             return;
         }
         self.0.clone().abandon();

@@ -115,8 +115,7 @@ impl<S: Scheduler> Drop for ExitGuard<S> {
     fn drop(&mut self) {
         // A failed loom model's blocked threads are unwound after loom stopped scheduling them:
         // there is nobody left to tell, and loom's locks can no longer be taken.
-        #[cfg(loom)]
-        if std::thread::panicking() {
+        if crate::sync::unwinding_a_failed_model() {
             return;
         }
         self.0.worker_exited();

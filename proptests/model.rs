@@ -12,10 +12,14 @@
 //!   if the pool was closed before the future was seen done;
 //! - what was observed: once an outcome is seen it never changes; `cancel()` returning false means
 //!   it never becomes cancelled, returning true means it is cancelled and never ran;
-//! - whether it *must* finish: a task blocked on a latch that is still closed is pending or
-//!   running, never done; any other task must finish while fewer live latched tasks than
-//!   workers can hold the pool (a task that waits on a nested task must finish once no latched
-//!   task is live, since the waiting worker may pick up a latched task while it helps).
+//! - whether it *must* finish: a task blocked on a latch that is certainly closed (not released,
+//!   no opener task accepted) is pending or running, never done; a task blocked on a latch that
+//!   an opener task will open must finish once that opener must; a task that waits on another
+//!   task's future (a nested task, or `awaits`) must finish when that future must and a worker
+//!   is free; any other task must finish while fewer live latched tasks than workers can hold
+//!   the pool. Waiting holds no worker (steal-back or a hand-off to a spare thread), so the
+//!   model no longer steers around waits: a wait that ran an unrelated task on its stack would
+//!   break these guarantees, and the suite would find it.
 //!
 //! Only a "must finish" future is waited on without a short timeout; every blocking call still
 //! has a [`LIVENESS`] bound, so a lost wake-up fails the case instead of hanging it. A result
@@ -63,6 +67,12 @@ enum Task {
     Latched { latch: u8, value: u8 },
     /// Submits `2 * n + 1` to its own pool, waits for it and returns its value.
     Nested(u8),
+    /// Opens the latch (as `Op::Release` does), then returns the value: other tasks block on
+    /// what this one provides.
+    Opener { latch: u8, value: u8 },
+    /// Waits (untimed `result()`) for an earlier future, named as the operations name them,
+    /// then returns the value: a task blocking on another task's future.
+    Awaits { future: u8, value: u8 },
 }
 
 impl fmt::Debug for Task {
@@ -72,6 +82,8 @@ impl fmt::Debug for Task {
             Task::Panic(n) => write!(f, "panic({n})"),
             Task::Latched { latch, value } => write!(f, "latched(L{latch}, {value})"),
             Task::Nested(n) => write!(f, "nested({n})"),
+            Task::Opener { latch, value } => write!(f, "opener(L{latch}, {value})"),
+            Task::Awaits { future, value } => write!(f, "awaits(f{future}, {value})"),
         }
     }
 }
@@ -185,6 +197,8 @@ fn task() -> impl Strategy<Value = Task> {
         1 => any::<u8>().prop_map(Task::Panic),
         3 => (0..LATCHES, any::<u8>()).prop_map(|(latch, value)| Task::Latched { latch, value }),
         1 => any::<u8>().prop_map(Task::Nested),
+        1 => (0..LATCHES, any::<u8>()).prop_map(|(latch, value)| Task::Opener { latch, value }),
+        2 => (future_ref(), any::<u8>()).prop_map(|(future, value)| Task::Awaits { future, value }),
     ]
 }
 
@@ -266,6 +280,8 @@ struct Tracked {
     may_refuse: bool,
     /// The outcome once observed; it never changes.
     outcome: Option<Seen>,
+    /// For `Task::Awaits`: the index of the future it waits for (none if it was the first).
+    awaits: Option<usize>,
 }
 
 impl Tracked {
@@ -273,7 +289,10 @@ impl Tracked {
         match (outcome, self.task) {
             (Seen::Cancelled, _) => self.cancel_tried && !self.cancel_lost,
             (Seen::Value(v), Task::Value(n)) => *v == u64::from(n),
-            (Seen::Value(v), Task::Latched { value, .. }) => *v == u64::from(value),
+            (
+                Seen::Value(v),
+                Task::Latched { value, .. } | Task::Opener { value, .. } | Task::Awaits { value, .. },
+            ) => *v == u64::from(value),
             (Seen::Value(v), Task::Nested(n)) => {
                 *v == 2 * u64::from(n) + 1 || (self.may_refuse && *v == REFUSED)
             }
@@ -346,22 +365,51 @@ impl Harness {
             .count()
     }
 
-    /// Whether the model guarantees that the future finishes (see the module doc).
+    /// Latched tasks on latches other than `latch` that may hold a worker forever.
+    fn live_latched_elsewhere(&self, latch: u8) -> usize {
+        self.futures
+            .iter()
+            .filter(|t| matches!(t.task, Task::Latched { latch: l, .. } if l != latch && !self.released[usize::from(l)]))
+            .filter(|t| !t.future.cancelled())
+            .count()
+    }
+
+    /// Accepted openers of `latch` that may still run (not cancelled).
+    fn openers(&self, latch: u8) -> impl Iterator<Item = usize> + '_ {
+        (0..self.futures.len()).filter(move |&index| {
+            matches!(self.futures[index].task, Task::Opener { latch: l, .. } if l == latch)
+                && !self.futures[index].future.cancelled()
+        })
+    }
+
+    /// Whether the model guarantees that the future finishes (see the module doc). Waiting
+    /// never holds a worker (the waiter runs its awaited task or hands its worker over), so a
+    /// task that waits on a future finishes whenever that future does and a worker is free.
     fn must_finish(&self, index: usize) -> bool {
         let tracked = &self.futures[index];
         if tracked.outcome.is_some() || tracked.future.cancelled() {
             return true;
         }
+        let worker_free = self.live_latched() < self.spec.workers;
         match tracked.task {
-            Task::Latched { latch, .. } if !self.released[usize::from(latch)] => false,
-            Task::Nested(_) => self.live_latched() == 0,
-            _ => self.live_latched() < self.spec.workers,
+            Task::Latched { latch, .. } if !self.released[usize::from(latch)] => {
+                // Opened by an opener that must run, then free to start on a worker that the
+                // tasks blocked on other latches leave.
+                self.openers(latch).any(|opener| self.must_finish(opener))
+                    && self.live_latched_elsewhere(latch) < self.spec.workers
+            }
+            Task::Awaits { .. } => {
+                worker_free && tracked.awaits.is_none_or(|awaited| self.must_finish(awaited))
+            }
+            _ => worker_free,
         }
     }
 
+    /// A latched task whose latch is certainly closed: not released, and no opener accepted.
     fn blocked_on_latch(&self, index: usize) -> bool {
         let tracked = &self.futures[index];
-        matches!(tracked.task, Task::Latched { latch, .. } if !self.released[usize::from(latch)])
+        matches!(tracked.task, Task::Latched { latch, .. }
+            if !self.released[usize::from(latch)] && self.openers(latch).next().is_none())
             && !tracked.future.cancelled()
     }
 
@@ -376,6 +424,10 @@ impl Harness {
         if let Some(before) = &tracked.outcome {
             ensure!(*before == outcome, "f{index} was {before:?} and is now {outcome:?}");
         }
+        if let (Task::Opener { latch, .. }, Seen::Value(_)) = (tracked.task, &outcome) {
+            // The opener ran: its latch is open.
+            self.released[usize::from(latch)] = true;
+        }
         tracked.outcome = Some(outcome);
         Ok(())
     }
@@ -383,6 +435,10 @@ impl Harness {
     fn submit(&mut self, task: Task) -> Result<(), String> {
         let runs = Arc::new(AtomicU32::new(0));
         let counter = runs.clone();
+        let awaits = match task {
+            Task::Awaits { future, .. } => self.resolve(future),
+            _ => None,
+        };
         let submitted = match task {
             Task::Value(value) => self.handle.submit(move || {
                 counter.fetch_add(1, SeqCst);
@@ -418,6 +474,24 @@ impl Harness {
                     }
                 })
             }
+            Task::Opener { latch, value } => {
+                let latch = self.latches[usize::from(latch)].clone();
+                self.handle.submit(move || {
+                    counter.fetch_add(1, SeqCst);
+                    latch.release();
+                    u64::from(value)
+                })
+            }
+            Task::Awaits { value, .. } => {
+                let awaited = awaits.map(|index| self.futures[index].future.clone());
+                self.handle.submit(move || {
+                    counter.fetch_add(1, SeqCst);
+                    if let Some(awaited) = awaited {
+                        let _ = awaited.result();
+                    }
+                    u64::from(value)
+                })
+            }
         };
         match submitted {
             Ok(future) => {
@@ -433,6 +507,7 @@ impl Harness {
                     cancel_tried: false,
                     may_refuse: false,
                     outcome: None,
+                    awaits,
                 });
             }
             Err(error) => {

@@ -116,6 +116,11 @@ thread_local! {
     static THREAD_PARKER: Arc<Parker> = Arc::new(Parker::new());
 }
 
+/// The parker this thread blocks on (also the one a join slot of this thread wakes).
+pub(crate) fn thread_parker() -> Arc<Parker> {
+    THREAD_PARKER.with(Arc::clone)
+}
+
 /// Spin iterations (checking the condition between pause instructions) and then yields an
 /// ordinary thread tries before it registers with a future and parks. Most tasks awaited right
 /// after submission finish within microseconds; catching that here spares both the waiter's
@@ -200,7 +205,7 @@ impl Blocker {
     /// A blocker for the calling thread; `owns_work(pool_id)` tells whether the awaited work
     /// belongs to the pool with that id.
     pub(crate) fn new(owns_work: impl Fn(usize) -> bool) -> Blocker {
-        let parker = THREAD_PARKER.with(Arc::clone);
+        let parker = thread_parker();
         let pool = current_pool();
         if pool == NO_POOL {
             return Blocker { parker, worker: None, owns_work: false };

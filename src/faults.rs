@@ -57,6 +57,12 @@ pub enum Fault {
     /// `thread_pool::pool`: a waiting task's thread never hands its slot to a spare thread
     /// (compensation off), so it blocks its worker.
     NoCompensation,
+    /// `structured::join`: the caller takes `b` back with a load of `QUEUED` and a separate
+    /// store of `CLAIMED` instead of one compare-exchange, so a worker can start `b` in between.
+    RacyJoinClaim,
+    /// `structured::scope`: `scope` returns as soon as its body does, without waiting for the
+    /// tasks submitted through it.
+    ScopeReturnsEarly,
 }
 
 std::thread_local! {

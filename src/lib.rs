@@ -63,6 +63,7 @@ mod parker;
 pub mod process_pool;
 mod scheduler;
 mod stats;
+mod structured;
 mod sync;
 mod thread_pool;
 mod wait;
@@ -74,6 +75,7 @@ pub use future::{AnyFuture, AwaitRef, AwaitValue, Future, Promise};
 pub use process_pool::ProcessPoolExecutor;
 pub use scheduler::{LocalOrder, SchedulerKind};
 pub use stats::{PoolStats, WorkerStats};
+pub use structured::Scope;
 pub use thread_pool::{
     DEFAULT_MAX_SPARE_THREADS, PoolHandle, ThreadPoolBuilder, ThreadPoolExecutor, default_max_workers,
 };

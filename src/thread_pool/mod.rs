@@ -12,8 +12,10 @@ use std::fmt;
 use crate::error::{BuildError, SubmitError};
 use crate::executor::{MapIter, MapOptions};
 use crate::future::{Future, TaskCell};
+use crate::scheduler::Task;
 use crate::scheduler::{LocalOrder, SchedulerConfig, SchedulerKind, SharedQueue, WorkStealing};
 use crate::stats::PoolStats;
+use crate::structured::{self, Scope};
 use crate::sync::Arc;
 
 use self::pool::{Initializer, Pool, PoolConfig, PoolOps};
@@ -107,6 +109,84 @@ impl ThreadPoolExecutor {
         I::IntoIter: 'a,
     {
         self.handle.map_with(function, inputs, options)
+    }
+
+    /// Runs `a` and `b`, potentially in parallel, and returns both results (rayon's `join`).
+    /// Both closures may borrow from the caller's stack; no [`Future`] is allocated.
+    ///
+    /// `b` is queued on the pool (on the caller's own deque when the caller is a task of this
+    /// pool), then the calling thread runs `a`, then takes `b` back and runs it too unless a
+    /// worker has already started it, in which case it waits for that worker. It waits as
+    /// [`Future::result`] does: it never runs another task meanwhile, and a worker thread hands
+    /// its place in the pool to a spare thread while it blocks. So `join` adds no deadlock of its
+    /// own; what it cannot undo is a deadlock between `a` and `b` themselves (`b` waiting for
+    /// something that only code after the `join` provides), as with two threads. Nested joins on
+    /// a pool's threads are the fast path: the common case queues and takes back `b` on the
+    /// worker's own deque without contention.
+    ///
+    /// A panic in `a` or `b` is resumed on the caller once both are settled (if `a` panicked,
+    /// `b` runs only if a worker had already started it). If the pool no longer accepts tasks
+    /// (it was shut down), both run on the calling thread.
+    ///
+    /// ```
+    /// use stealpool::{PoolHandle, ThreadPoolExecutor};
+    ///
+    /// fn sum(pool: &PoolHandle, values: &[u64]) -> u64 {
+    ///     if values.len() <= 1024 {
+    ///         return values.iter().sum();
+    ///     }
+    ///     let (left, right) = values.split_at(values.len() / 2);
+    ///     let (a, b) = pool.join(|| sum(pool, left), || sum(pool, right));
+    ///     a + b
+    /// }
+    ///
+    /// let pool = ThreadPoolExecutor::new(4)?;
+    /// let values: Vec<u64> = (1..=100_000).collect();
+    /// let handle = pool.handle();
+    /// let total = pool.submit(move || sum(&handle, &values))?.join()?;
+    /// assert_eq!(total, 5_000_050_000);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn join<A, B, RA, RB>(&self, a: A, b: B) -> (RA, RB)
+    where
+        A: FnOnce() -> RA,
+        B: FnOnce() -> RB + Send,
+        RB: Send,
+    {
+        self.handle.join(a, b)
+    }
+
+    /// Opens a scope whose tasks may borrow anything that outlives it (`std::thread::scope`
+    /// and `rayon::scope` with this pool's `submit`). `body` submits tasks with
+    /// [`Scope::submit`], which returns an ordinary [`Future`]; `scope` returns only when every
+    /// task submitted through the scope (also by its tasks) has finished, then returns `body`'s
+    /// value. A task's panic stays in its future, as with [`submit`](Self::submit); a panic of
+    /// `body` is resumed once the tasks are done.
+    ///
+    /// The end of the scope waits as [`wait`](crate::wait) does: tasks still queued on the
+    /// calling worker are run inline, others are waited for without running anything else, so
+    /// a scope adds no deadlock of its own. A task that blocks on something only the code after
+    /// the scope provides is a deadlock, as it would be with `std::thread::scope`.
+    ///
+    /// ```
+    /// use stealpool::ThreadPoolExecutor;
+    ///
+    /// let pool = ThreadPoolExecutor::new(4)?;
+    /// let words = vec!["tam", "giac", "vuong"];           // borrowed, not moved, by the tasks
+    /// let mut lengths = vec![0; words.len()];
+    /// pool.scope(|s| {
+    ///     for (word, length) in words.iter().zip(lengths.iter_mut()) {
+    ///         s.submit(move || *length = word.len()).unwrap();
+    ///     }
+    /// });
+    /// assert_eq!(lengths, [3, 4, 5]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn scope<'env, F, R>(&self, body: F) -> R
+    where
+        F: for<'scope> FnOnce(&'scope Scope<'scope, 'env>) -> R,
+    {
+        self.handle.scope(body)
     }
 
     /// Stops accepting tasks. With `wait`, returns only when every accepted task has run or been
@@ -204,6 +284,24 @@ impl PoolHandle {
         MapIter::start(submit_next, options)
     }
 
+    /// See [`ThreadPoolExecutor::join`].
+    pub fn join<A, B, RA, RB>(&self, a: A, b: B) -> (RA, RB)
+    where
+        A: FnOnce() -> RA,
+        B: FnOnce() -> RB + Send,
+        RB: Send,
+    {
+        structured::join::join(self, a, b)
+    }
+
+    /// See [`ThreadPoolExecutor::scope`].
+    pub fn scope<'env, F, R>(&self, body: F) -> R
+    where
+        F: for<'scope> FnOnce(&'scope Scope<'scope, 'env>) -> R,
+    {
+        structured::scope::scope(self, body)
+    }
+
     /// See [`ThreadPoolExecutor::shutdown`].
     pub fn shutdown(&self, wait: bool, cancel_futures: bool) {
         self.ops.shutdown(wait, cancel_futures);
@@ -212,6 +310,16 @@ impl PoolHandle {
     /// See [`ThreadPoolExecutor::stats`].
     pub fn stats(&self) -> PoolStats {
         self.ops.stats()
+    }
+}
+
+impl structured::join::JoinTarget for PoolHandle {
+    fn pool_id(&self) -> usize {
+        self.ops.id()
+    }
+
+    fn queue(&self, task: Task) -> bool {
+        self.ops.submit_task(task).is_ok()
     }
 }
 

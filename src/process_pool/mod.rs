@@ -54,23 +54,51 @@
 //!   function; the child runs it by name.
 //! - `channel.rs`: the private socket between the parent and each child (a named socket in a
 //!   fresh 0700 directory, peers checked with `SO_PEERCRED`, close-on-exec on both sides).
-//! - `protocol.rs`: length-prefixed frames over that socket,
-//!   payloads in postcard.
+//! - `protocol.rs`: length-prefixed frames over that socket, payloads in postcard; frames from
+//!   a child are capped ([`ProcessPoolBuilder::max_frame_size`]).
 //! - `child.rs`: the worker's loop.
 //! - `driver.rs`: the parent side. The pool is an inner [`ThreadPoolExecutor`] with one worker
 //!   thread per child; a submitted task is a job on that pool that sends the request to the
 //!   thread's own child and completes the user's [`Future`] from the reply. The work-stealing
 //!   scheduler thus balances jobs between children: an idle driver steals jobs queued behind a
 //!   busy one.
+//! - `reaper.rs`: one small thread per child reaps it the moment it exits, and is the only way
+//!   a signal reaches it (never a reused pid).
+//! - `map.rs`: `map` in chunks, and [`ProcessMapOptions`] (a time limit per item).
 //!
 //! # Faults
 //!
 //! A child that dies (abort, `kill -9`, out of memory) fails only the task it was running, with
 //! [`FutureError::WorkerFailed`] naming the exit status or signal, and is replaced; the pool keeps
 //! serving (CPython instead breaks the whole pool). An undecodable value, an unknown task name or
-//! an output that cannot be serialised fails that one future the same way. An initializer that
-//! fails breaks the pool as in the thread pool. Shutdown closes and reaps every child; a child
-//! whose parent dies exits by itself. The full model is in `papers/process_pool.md`.
+//! an output that cannot be serialised fails that one future the same way, and so does a reply
+//! over the frame-size limit (that child is replaced). A request the child never received (it
+//! died before or while it was sent) is sent again to a fresh child. A child that dies while
+//! idle is reaped at once. An initializer that fails, or a child not ready within
+//! [`start_timeout`](ProcessPoolBuilder::start_timeout), breaks the pool as in the thread pool.
+//! Shutdown closes and reaps every child; a child whose parent dies exits by itself. The full
+//! model, with the test of each fault, is in `papers/process_pool.md`.
+//!
+//! # Tasks that never return
+//!
+//! `cancel()` stops only a task that has not started, as in Python. A running task is bounded
+//! by a time limit, [`submit_with_timeout`](ProcessPoolExecutor::submit_with_timeout) or
+//! [`ProcessMapOptions::task_timeout`]: past it, its child is killed and replaced and the future
+//! fails with [`FutureError::TaskTimedOut`]. [`terminate_workers`](ProcessPoolExecutor::terminate_workers)
+//! and [`kill_workers`](ProcessPoolExecutor::kill_workers) (Python 3.14) signal every child and
+//! shut the pool down: queued tasks are cancelled, running ones fail.
+//!
+//! Dropping the pool is `shutdown(wait = true)`: it waits for the running tasks, so a task that
+//! never returns makes the drop wait forever. Three ways out: give the task a time limit; call
+//! `kill_workers()`; or call `shutdown(wait = false, ..)`. After either of the last two the drop
+//! does not wait: the drivers finish, and reap their children, in the background.
+//!
+//! # Optional limits
+//!
+//! [`idle_timeout`](ProcessPoolBuilder::idle_timeout): a child with no task for that long exits
+//! and is started again on demand (loky's reusable executor).
+//! [`max_memory_per_child`](ProcessPoolBuilder::max_memory_per_child): a child whose resident
+//! set passed the limit after a job is replaced before the next one.
 
 mod channel;
 mod child;

@@ -20,6 +20,11 @@
 //! | 20 | `Failed` | child → parent | why one item could not run (unknown task, undecodable argument, unserialisable output) |
 //! | 21 | `Fatal` | child → parent | why a whole request could not be read: fails its remaining items |
 //!
+//! Frames from a child are untrusted input: the parent reads them with a size limit
+//! (`ProcessPoolBuilder::max_frame_size`, 1 GiB by default) checked on the length prefix before
+//! anything is allocated, and a body grows only as its bytes arrive. A frame over the limit
+//! fails the task it answers, and its child is replaced.
+//!
 //! A `Run` with `n` items is answered by `n` item replies (`Value`, `Panicked`, `Failed`) in
 //! item order, or by fewer followed by one `Fatal`. The replies stream: an item's result is sent
 //! as soon as it is known, so a child that dies in the middle of a chunk loses only the items it

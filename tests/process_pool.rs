@@ -937,7 +937,7 @@ fn many_timeouts_leave_no_zombie_and_no_descriptor() {
 
 fn map_items_have_their_own_timeout() {
     let pool = ProcessPoolExecutor::new(1).unwrap();
-    let limit = Duration::from_millis(300);
+    let limit = Duration::from_secs(1);
     let options = MapOptions::new().chunksize(3).task_timeout(limit);
     let mut items = pool.map_with([SleepMs(0), SleepMs(60_000), SleepMs(0)], options).unwrap();
     let first = *items.next().unwrap().as_ref().unwrap();
@@ -950,9 +950,10 @@ fn map_items_have_their_own_timeout() {
     assert!(items.next().is_none(), "the first error ends the iteration");
     drop(items);
     assert_reaped(first);
-    // Items within the limit, in chunks, each measured from its own start.
+    // Six items of 250 ms in one chunk: 1.5 s in all, each within the limit of 1 s, which counts
+    // from the item's own start.
     let pids: Vec<u32> = pool
-        .map_with((0..6).map(|_| SleepMs(100)), ProcessMapOptions::new().chunksize(6).task_timeout(limit))
+        .map_with((0..6).map(|_| SleepMs(250)), ProcessMapOptions::new().chunksize(6).task_timeout(limit))
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
@@ -1044,7 +1045,9 @@ fn a_grandchild_does_not_hold_the_channel() {
 }
 
 fn a_hung_initializer_hits_the_start_timeout() {
-    let limit = Duration::from_millis(300);
+    // Long enough for the child to start and connect on a loaded machine: the initializer is
+    // what must run out of time.
+    let limit = Duration::from_secs(1);
     let pool = ProcessPoolExecutor::builder()
         .max_workers(1)
         .initializer(Stall { marker: None })
@@ -1054,7 +1057,7 @@ fn a_hung_initializer_hits_the_start_timeout() {
     let start = Instant::now();
     match get(&pool.submit(Pid).unwrap()) {
         Err(FutureError::Broken(why)) => {
-            assert!(why.contains("did not become ready within the start timeout of 300ms"), "{why}");
+            assert!(why.contains("did not become ready within the start timeout of 1s"), "{why}");
             assert!(why.contains("its initializer `stall` was still running"), "{why}");
         }
         other => panic!("expected Broken, got {other:?}"),

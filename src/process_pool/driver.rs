@@ -433,10 +433,10 @@ impl WorkerProcess {
         let mut worker = WorkerProcess { shared: shared.clone(), process, end: None, tasks_run: 0 };
         registered.map_err(|reason| StartError::Other(reason.to_owned()))?;
         let hook_hint = "does the program's main call stealpool::process_pool::run_if_worker first?";
-        let timed_out = |what: &str| {
+        let timed_out = |what: &str, initializing: bool| {
             let init = match &options.initializer {
-                Some((name, _)) => format!(" (its initializer `{name}` was still running)"),
-                None => String::new(),
+                Some((name, _)) if initializing => format!(" (its initializer `{name}` was still running)"),
+                _ => String::new(),
             };
             StartError::Broken(format!(
                 "worker process {pid} {what} within the start timeout of {limit:?}{init}; raise \
@@ -447,7 +447,7 @@ impl WorkerProcess {
             Ok(stream) => stream,
             Err(AcceptError::TimedOut) => {
                 worker.process.kill_and_wait();
-                return Err(timed_out(&format!("did not connect to the pool ({hook_hint})")));
+                return Err(timed_out(&format!("did not connect to the pool ({hook_hint})"), false));
             }
             Err(AcceptError::Exited) => {
                 let status = worker.process.wait();
@@ -476,7 +476,7 @@ impl WorkerProcess {
             },
             Err(FrameError::Io(error)) if error.kind() == io::ErrorKind::TimedOut => {
                 worker.process.kill_and_wait();
-                Err(timed_out("did not become ready"))
+                Err(timed_out("did not become ready", true))
             }
             Err(too_large @ FrameError::TooLarge { .. }) => Err(StartError::Other(
                 worker.reap_garbled(format!("{too_large} (ProcessPoolBuilder::max_frame_size)")),

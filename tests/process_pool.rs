@@ -376,6 +376,25 @@ impl Task for MeasureBytes {
     }
 }
 
+/// Writes the worker's pid to `marker`, then aborts if `abort`; returns the pid.
+#[derive(Serialize, Deserialize)]
+struct MarkPid {
+    marker: String,
+    abort: bool,
+}
+
+impl Task for MarkPid {
+    type Output = u32;
+    const NAME: &'static str = "mark_pid";
+    fn run(self) -> u32 {
+        write_marker(&self.marker, &std::process::id().to_string());
+        if self.abort {
+            std::process::abort();
+        }
+        std::process::id()
+    }
+}
+
 /// Writes `text` to `path` at once: to a temporary name, then renamed, so that a reader never
 /// sees half of it.
 fn write_marker(path: &str, text: &str) {
@@ -408,6 +427,7 @@ fn registry() -> Registry {
         .register::<SpawnGrandchild>()
         .register::<Hoard>()
         .register::<MeasureBytes>()
+        .register::<MarkPid>()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1131,6 +1151,64 @@ fn a_memory_ceiling_replaces_a_grown_child() {
     assert_reaped(grown);
 }
 
+/// A child that dies in the middle of a chunk fails the item it was running; the items after
+/// it had not started, and run on a fresh child.
+fn the_rest_of_a_chunk_runs_on_a_fresh_child() {
+    let pool = ProcessPoolExecutor::new(1).unwrap();
+    let markers: Vec<String> = (0..4).map(|_| marker_path()).collect();
+    let tasks =
+        markers.iter().enumerate().map(|(n, marker)| MarkPid { marker: marker.clone(), abort: n == 1 });
+    let mut items = pool.map_with(tasks.collect::<Vec<_>>(), MapOptions::new().chunksize(4)).unwrap();
+    let first = *items.next().unwrap().as_ref().unwrap();
+    match items.next() {
+        Some(Err(FutureError::WorkerFailed(why))) => assert!(why.contains("SIGABRT"), "{why}"),
+        other => panic!("expected the second item's worker to abort, got {other:?}"),
+    }
+    drop(items); // the map ends at its first error; the items after it still run
+    let pids: Vec<u32> = markers.iter().map(|marker| wait_for_marker(marker).parse().unwrap()).collect();
+    assert_eq!(pids[..2], [first, first]);
+    assert_ne!(pids[2], first, "the rest of the chunk ran on the child that died");
+    assert_eq!(pids[3], pids[2]);
+    assert_reaped(first);
+}
+
+/// A child whose `main` never reaches the hook is killed at the start timeout; the pool is
+/// broken with an error that says so. Run in a copy of this binary, whose children park.
+fn a_child_that_never_connects_hits_the_start_timeout() {
+    let output = within_limit("the copy of the test binary", || {
+        Command::new(std::env::current_exe().unwrap())
+            .env(ROLE_ENV, "late-hook")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    });
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{output:?}");
+    assert!(stdout.contains("did not connect to the pool"), "{stdout}");
+    assert!(stdout.contains("within the start timeout of 500ms"), "{stdout}");
+    assert!(stdout.contains("run_if_worker"), "{stdout}");
+    assert!(stdout.contains("refused: cannot schedule new tasks: the executor is broken"), "{stdout}");
+}
+
+/// `main` of the copy: a pool whose children (copies too) never reach the hook.
+fn late_hook_parent() -> ! {
+    let pool = ProcessPoolExecutor::builder()
+        .max_workers(1)
+        .start_timeout(Duration::from_millis(500))
+        .build()
+        .unwrap();
+    match pool.submit(Pid).unwrap().result() {
+        Err(error) => println!("{error}"),
+        Ok(pid) => println!("a worker {pid} answered"),
+    }
+    match pool.submit(Pid) {
+        Err(error) => println!("refused: {error}"),
+        Ok(_) => println!("accepted"),
+    }
+    drop(pool);
+    std::process::exit(0)
+}
+
 fn fault_options_are_checked() {
     let invalid = |builder: stealpool::process_pool::ProcessPoolBuilder, option: &str| match builder.build() {
         Err(BuildError::InvalidConfig(why)) => assert!(why.contains(option), "{why}"),
@@ -1183,12 +1261,23 @@ const TESTS: &[(&str, fn())] = &[
     ("a_request_that_never_arrived_is_sent_again", a_request_that_never_arrived_is_sent_again),
     ("an_idle_timeout_retires_children", an_idle_timeout_retires_children),
     ("a_memory_ceiling_replaces_a_grown_child", a_memory_ceiling_replaces_a_grown_child),
+    ("the_rest_of_a_chunk_runs_on_a_fresh_child", the_rest_of_a_chunk_runs_on_a_fresh_child),
+    (
+        "a_child_that_never_connects_hits_the_start_timeout",
+        a_child_that_never_connects_hits_the_start_timeout,
+    ),
     ("fault_options_are_checked", fault_options_are_checked),
 ];
 
 fn main() -> ExitCode {
     match std::env::var(ROLE_ENV).as_deref() {
         Ok("forgot-the-hook") => forgot_the_hook(),
+        // The children of this copy inherit the role and park before the hook: a `main` that
+        // never reaches it.
+        Ok("late-hook") if std::env::var_os(WORKER_ENV).is_some() => loop {
+            std::thread::park();
+        },
+        Ok("late-hook") => late_hook_parent(),
         Ok("orphaning-parent") => {
             run_if_worker(&registry());
             orphaning_parent()

@@ -310,36 +310,34 @@ pub(crate) fn run_job(shared: &Arc<Shared>, job: Job) {
         };
         let mut rest = pending.split_off(answered);
         let stopped = shared.stopped();
-        let (culprit, error) = match worker.settle(name, timeout, answered, stop) {
+        match worker.settle(name, timeout, answered, stop) {
             Settled::NotDelivered(why) => {
                 resends += 1;
-                match stopped {
-                    Some(reason) => (None, Some(format!("{why}; {reason}"))),
-                    None if resends > MAX_RESENDS => {
-                        (None, Some(format!("{why}; gave up after sending it {resends} times")))
+                if let Some(reason) = stopped {
+                    return fail(&rest, FutureError::WorkerFailed(format!("{why}; {reason}")));
+                }
+                if resends > MAX_RESENDS {
+                    let why = format!("{why}; gave up after sending it {resends} times");
+                    return fail(&rest, FutureError::WorkerFailed(why));
+                }
+            }
+            Settled::Failed(error) => {
+                let first = rest.remove(0);
+                completers[first].fail(match (error, stopped) {
+                    (FutureError::WorkerFailed(why), Some(reason)) => {
+                        FutureError::WorkerFailed(format!("{why} ({reason})"))
                     }
-                    None => (None, None),
+                    (error, _) => error,
+                });
+                if let Some(reason) = stopped {
+                    // The rest of the chunk never started; nothing is sent any more.
+                    return fail(
+                        &rest,
+                        FutureError::WorkerFailed(format!("the task did not start: {reason}")),
+                    );
                 }
             }
-            Settled::Failed(error) => (Some(error), None),
-            Settled::FailedAll(why) => (None, Some(why)),
-        };
-        if let Some(error) = culprit {
-            let error = match (error, stopped) {
-                (FutureError::WorkerFailed(why), Some(reason)) => {
-                    FutureError::WorkerFailed(format!("{why} ({reason})"))
-                }
-                (error, _) => error,
-            };
-            let first = rest.remove(0);
-            completers[first].fail(error);
-            if let Some(reason) = stopped {
-                // The rest of the chunk never started; nothing is sent any more.
-                return fail(&rest, FutureError::WorkerFailed(format!("the task did not start: {reason}")));
-            }
-        }
-        if let Some(why) = error {
-            return fail(&rest, FutureError::WorkerFailed(why));
+            Settled::FailedAll(why) => return fail(&rest, FutureError::WorkerFailed(why)),
         }
         pending = rest; // never started: sent again to a fresh child
     }

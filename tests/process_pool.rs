@@ -531,6 +531,17 @@ fn open_descriptors() -> usize {
     std::fs::read_dir("/proc/self/fd").unwrap().count()
 }
 
+/// The socket directories of this process's pools (`stealpool-<pid>-*` in the temporary
+/// directory).
+fn socket_directories() -> HashSet<String> {
+    let prefix = format!("stealpool-{}-", std::process::id());
+    std::fs::read_dir(std::env::temp_dir())
+        .unwrap()
+        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+        .filter(|name| name.starts_with(&prefix))
+        .collect()
+}
+
 /// Children of this process that are zombies.
 fn zombie_children() -> Vec<u32> {
     std::fs::read_dir("/proc")
@@ -938,6 +949,7 @@ fn many_timeouts_leave_no_zombie_and_no_descriptor() {
     // A first pool opens whatever the process opens once (nothing, today), before counting.
     drop(ProcessPoolExecutor::new(1).unwrap().submit(Pid).unwrap().result().map(|_| ()));
     let before = open_descriptors();
+    let dirs_before = socket_directories();
     let pool = ProcessPoolExecutor::new(2).unwrap();
     let limit = Duration::from_millis(30);
     let stalled: Vec<_> =
@@ -946,6 +958,7 @@ fn many_timeouts_leave_no_zombie_and_no_descriptor() {
         assert_eq!(timed_out(future), ("stall".to_owned(), limit));
     }
     assert_eq!(pool.processes_started(), 24, "one child per timed-out task");
+    assert_eq!(socket_directories().difference(&dirs_before).count(), 1, "one socket directory per pool");
     assert_eq!(zombie_children(), Vec::<u32>::new());
     let pid = *get(&pool.submit(Pid).unwrap()).unwrap();
     assert_live_child(pid);
@@ -953,6 +966,8 @@ fn many_timeouts_leave_no_zombie_and_no_descriptor() {
     assert_reaped(pid);
     assert_eq!(zombie_children(), Vec::<u32>::new());
     assert_eq!(open_descriptors(), before, "descriptors leaked");
+    let left: Vec<_> = socket_directories().difference(&dirs_before).cloned().collect();
+    assert_eq!(left, Vec::<String>::new(), "the pool's socket directory was left behind");
 }
 
 fn map_items_have_their_own_timeout() {

@@ -12,14 +12,16 @@
 //! parent, a moment where the descriptor is not close-on-exec, when a process started by any
 //! other thread of the program would inherit it. So the child connects to a named socket:
 //!
-//! 1. A pool makes one fresh directory, mode 0700, under the temporary directory. `mkdir`
-//!    fails if the name exists, so nobody else can have prepared it, and only this user (and
-//!    root) can reach what is inside. It is removed when the pool is dropped.
-//! 2. For each child, the parent listens on `<n>.sock` in that directory and starts the child
-//!    with the path in [`SOCKET_ENV`]. The child connects and checks that the listener belongs
-//!    to its parent (`SO_PEERCRED` gives the pid that called `listen`).
+//! 1. For each child, the parent makes a fresh directory, mode 0700, under the temporary
+//!    directory. `mkdir` fails if the name exists, so nobody else can have prepared it, and only
+//!    this user (and root) can reach what is inside.
+//! 2. The parent listens on `worker.sock` in that directory and starts the child with the path
+//!    in [`SOCKET_ENV`]. The child connects and checks that the listener belongs to its parent
+//!    (`SO_PEERCRED` gives the pid that called `listen`).
 //! 3. The parent accepts within the start deadline, drops any connection whose peer is not the
-//!    pid it spawned, then unlinks the name and closes the listener: one connection per child.
+//!    pid it spawned, then closes the listener and removes the name and the directory: one
+//!    connection per child, and nothing left on disk once the child is connected (a parent
+//!    killed while a child starts leaves one empty directory behind).
 //!
 //! Sockets made by `std` are close-on-exec from the moment they exist (`SOCK_CLOEXEC`), in the
 //! parent and in the child: no subprocess of either ever holds the channel, so the child's
@@ -35,7 +37,6 @@ use std::io::{self, BufReader, Read};
 use std::os::unix::fs::DirBuilderExt;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use super::child::WORKER_ENV;
@@ -46,60 +47,15 @@ use super::reaper::Watched;
 pub(crate) const SOCKET_ENV: &str = "STEALPOOL_WORKER_SOCKET";
 
 /// Longest temporary-directory path used for the sockets: a socket path must fit in
-/// `sun_path` (108 bytes on Linux, 104 on the BSDs), with room for the names below it.
+/// `sun_path` (108 bytes on Linux, 104 on the BSDs), with room for the names below it
+/// (`/stealpool-<pid>-<16 hex digits>/worker.sock`, at most 51 bytes).
 const MAX_BASE_LEN: usize = 64;
 
-/// A pool's private directory of listening sockets; removed on drop.
-pub(crate) struct SocketDir {
-    path: PathBuf,
-    next: AtomicUsize,
-}
-
-impl SocketDir {
-    /// Creates a fresh directory with mode 0700 (see the module documentation).
-    pub(crate) fn create() -> io::Result<SocketDir> {
-        let mut base = std::env::temp_dir();
-        if base.as_os_str().len() > MAX_BASE_LEN {
-            base = PathBuf::from("/tmp");
-        }
-        for _ in 0..16 {
-            let name = format!("stealpool-{}-{:016x}", std::process::id(), fastrand::u64(..));
-            let path = base.join(name);
-            match DirBuilder::new().mode(0o700).create(&path) {
-                Ok(()) => return Ok(SocketDir { path, next: AtomicUsize::new(0) }),
-                Err(error) if error.kind() == io::ErrorKind::AlreadyExists => continue,
-                Err(error) => {
-                    return Err(io::Error::new(
-                        error.kind(),
-                        format!("could not create a private directory in {}: {error}", base.display()),
-                    ));
-                }
-            }
-        }
-        Err(io::Error::new(
-            io::ErrorKind::AlreadyExists,
-            "could not find a fresh name for a socket directory",
-        ))
-    }
-
-    /// Listens on a new name in the directory, for one child.
-    pub(crate) fn listen(&self) -> io::Result<Rendezvous> {
-        let path = self.path.join(format!("{}.sock", self.next.fetch_add(1, Ordering::Relaxed)));
-        let listener = UnixListener::bind(&path)?;
-        listener.set_nonblocking(true)?;
-        Ok(Rendezvous { listener, path })
-    }
-}
-
-impl Drop for SocketDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.path);
-    }
-}
-
-/// Where one child is expected to connect; the name is unlinked on drop.
+/// Where one child is expected to connect: a listening socket in a fresh private directory,
+/// both removed on drop.
 pub(crate) struct Rendezvous {
     listener: UnixListener,
+    dir: PathBuf,
     path: PathBuf,
 }
 
@@ -114,6 +70,43 @@ pub(crate) enum AcceptError {
 }
 
 impl Rendezvous {
+    /// Makes a fresh directory with mode 0700 and listens in it (see the module documentation).
+    pub(crate) fn new() -> io::Result<Rendezvous> {
+        let mut base = std::env::temp_dir();
+        if base.as_os_str().len() > MAX_BASE_LEN {
+            base = PathBuf::from("/tmp");
+        }
+        for _ in 0..16 {
+            let dir = base.join(format!("stealpool-{}-{:016x}", std::process::id(), fastrand::u64(..)));
+            match DirBuilder::new().mode(0o700).create(&dir) {
+                Ok(()) => {}
+                Err(error) if error.kind() == io::ErrorKind::AlreadyExists => continue,
+                Err(error) => {
+                    return Err(io::Error::new(
+                        error.kind(),
+                        format!("could not create a private directory in {}: {error}", base.display()),
+                    ));
+                }
+            }
+            let path = dir.join("worker.sock");
+            let listening = UnixListener::bind(&path).and_then(|listener| {
+                listener.set_nonblocking(true)?;
+                Ok(listener)
+            });
+            return match listening {
+                Ok(listener) => Ok(Rendezvous { listener, dir, path }),
+                Err(error) => {
+                    let _ = std::fs::remove_dir_all(&dir);
+                    Err(error)
+                }
+            };
+        }
+        Err(io::Error::new(
+            io::ErrorKind::AlreadyExists,
+            "could not find a fresh name for a socket directory",
+        ))
+    }
+
     /// The path the child is to connect to.
     pub(crate) fn path(&self) -> &Path {
         &self.path
@@ -150,6 +143,7 @@ impl Rendezvous {
 impl Drop for Rendezvous {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.path);
+        let _ = std::fs::remove_dir(&self.dir);
     }
 }
 

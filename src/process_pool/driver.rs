@@ -50,7 +50,7 @@ use std::time::{Duration, Instant};
 use rustix::process::Signal;
 use serde::de::DeserializeOwned;
 
-use super::channel::{AcceptError, ParentEnd, SOCKET_ENV, SocketDir};
+use super::channel::{AcceptError, ParentEnd, Rendezvous, SOCKET_ENV};
 use super::child::{IDLE_ENV, IDLE_EXIT, WORKER_ENV};
 use super::protocol::{FrameError, PROTOCOL_VERSION, Reply, Request, decode_value};
 use super::reaper::Watched;
@@ -81,8 +81,6 @@ pub(crate) struct Shared {
     exe: PathBuf,
     args: Vec<OsString>,
     options: ChildOptions,
-    /// Where children connect (`channel.rs`).
-    sockets: SocketDir,
     /// Why the pool is broken, once it is.
     pub(crate) broken: OnceLock<String>,
     pub(crate) processes_started: AtomicUsize,
@@ -101,18 +99,17 @@ struct Children {
 }
 
 impl Shared {
-    pub(crate) fn new(exe: PathBuf, args: Vec<OsString>, options: ChildOptions) -> io::Result<Self> {
-        Ok(Shared {
+    pub(crate) fn new(exe: PathBuf, args: Vec<OsString>, options: ChildOptions) -> Self {
+        Shared {
             exe,
             args,
             options,
-            sockets: SocketDir::create()?,
             broken: OnceLock::new(),
             processes_started: AtomicUsize::new(0),
             live_children: Mutex::new(0),
             children_reaped: Condvar::new(),
             children: Mutex::new(Children::default()),
-        })
+        }
     }
 
     /// Blocks until every child of the pool has been reaped, except those the calling thread
@@ -414,7 +411,7 @@ impl WorkerProcess {
         let deadline = Instant::now().checked_add(limit).unwrap_or_else(far_future);
         let spawn_failed =
             |error: io::Error| StartError::Other(format!("could not start a worker process: {error}"));
-        let rendezvous = shared.sockets.listen().map_err(spawn_failed)?;
+        let rendezvous = Rendezvous::new().map_err(spawn_failed)?;
         let mut command = Command::new(&shared.exe);
         command
             .args(&shared.args)

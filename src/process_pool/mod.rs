@@ -511,7 +511,7 @@ impl ProcessPoolBuilder {
             idle_timeout: self.idle_timeout,
             max_memory_per_child: self.max_memory_per_child,
         };
-        let shared = Arc::new(Shared::new(exe, args, options).map_err(BuildError::Spawn)?);
+        let shared = Arc::new(Shared::new(exe, args, options));
         let drivers = ThreadPoolExecutor::builder()
             .max_workers(max_workers)
             .thread_name_prefix("ProcessPoolExecutor-driver")

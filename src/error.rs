@@ -7,6 +7,7 @@
 use std::any::Any;
 use std::fmt;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 /// The panic a task (or a callback, or an initializer) raised.
 ///
@@ -123,6 +124,15 @@ pub enum FutureError {
     /// The worker process running the task died or could not run it (process pool only):
     /// the text names the exit status or signal, or what could not be encoded or decoded.
     WorkerFailed(String),
+    /// The task ran longer than the time it was given (process pool only:
+    /// `submit_with_timeout`, or a `map` item timeout); its worker process was killed and
+    /// replaced.
+    TaskTimedOut {
+        /// The task's registered name (`Task::NAME`).
+        task: String,
+        /// The time it was given.
+        limit: Duration,
+    },
     /// [`Future::join`](crate::Future::join) was called while other handles to the future
     /// exist (clones, or a done-callback still running): the value stays where they can borrow
     /// it. Join the last handle, or borrow with `result()`.
@@ -139,6 +149,12 @@ impl fmt::Display for FutureError {
             FutureError::Panicked(panic) => panic.fmt(f),
             FutureError::Broken(why) => write!(f, "the executor is broken: {why}"),
             FutureError::WorkerFailed(why) => write!(f, "the worker failed to run the task: {why}"),
+            FutureError::TaskTimedOut { task, limit } => {
+                write!(
+                    f,
+                    "task `{task}` ran longer than its limit of {limit:?}; its worker process was killed"
+                )
+            }
             FutureError::Shared => {
                 f.write_str("cannot move the value out: other handles to this future still exist")
             }

@@ -15,7 +15,9 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
-use stealpool::process_pool::{ProcessPoolExecutor, Registry, Task, WORKER_ENV, run_if_worker};
+use stealpool::process_pool::{
+    ProcessMapOptions, ProcessPoolExecutor, Registry, Task, WORKER_ENV, run_if_worker,
+};
 use stealpool::{BuildError, Future, FutureError, MapOptions, ReturnWhen, SubmitError, as_completed, wait};
 
 // The Python notes' two process-pool programs, run here as tests: their tasks are registered in
@@ -290,6 +292,117 @@ impl Task for InitRuns {
     }
 }
 
+/// Never returns; first writes its pid to `marker` (if given), so that a test knows it runs.
+#[derive(Serialize, Deserialize)]
+struct Stall {
+    marker: Option<String>,
+}
+
+impl Task for Stall {
+    type Output = ();
+    const NAME: &'static str = "stall";
+    fn run(self) {
+        if let Some(marker) = self.marker {
+            write_marker(&marker, &std::process::id().to_string());
+        }
+        loop {
+            std::thread::park();
+        }
+    }
+}
+
+/// Sleeps this many milliseconds, then returns the worker's pid.
+#[derive(Serialize, Deserialize)]
+struct SleepMs(u64);
+
+impl Task for SleepMs {
+    type Output = u32;
+    const NAME: &'static str = "sleep_ms";
+    fn run(self) -> u32 {
+        std::thread::sleep(Duration::from_millis(self.0));
+        std::process::id()
+    }
+}
+
+/// Starts `sleep 20`, which inherits what a subprocess of a task inherits, writes "WORKER_PID
+/// SLEEP_PID" to `marker`, and never returns.
+#[derive(Serialize, Deserialize)]
+struct SpawnGrandchild {
+    marker: String,
+}
+
+impl Task for SpawnGrandchild {
+    type Output = ();
+    const NAME: &'static str = "spawn_grandchild";
+    // Never waited for here: the test kills this worker, and the orphaned `sleep` is reaped by
+    // whichever process adopts it.
+    #[allow(clippy::zombie_processes)]
+    fn run(self) {
+        let sleep = Command::new("sleep").arg("20").spawn().expect("sleep starts");
+        write_marker(&self.marker, &format!("{} {}", std::process::id(), sleep.id()));
+        loop {
+            std::thread::park();
+        }
+    }
+}
+
+/// Allocates and touches this many MiB and keeps them for the life of the process; returns the
+/// worker's pid.
+#[derive(Serialize, Deserialize)]
+struct Hoard {
+    mib: usize,
+}
+
+static HOARD: std::sync::Mutex<Vec<Vec<u8>>> = std::sync::Mutex::new(Vec::new());
+
+impl Task for Hoard {
+    type Output = u32;
+    const NAME: &'static str = "hoard";
+    fn run(self) -> u32 {
+        HOARD.lock().unwrap().push(vec![1u8; self.mib << 20]);
+        std::process::id()
+    }
+}
+
+/// The worker's pid and the length of the bytes it was sent.
+#[derive(Serialize, Deserialize)]
+struct MeasureBytes(Bytes);
+
+impl Task for MeasureBytes {
+    type Output = (u32, usize);
+    const NAME: &'static str = "measure_bytes";
+    fn run(self) -> (u32, usize) {
+        (std::process::id(), self.0.0.len())
+    }
+}
+
+/// Writes the worker's pid to `marker`, then aborts if `abort`; returns the pid.
+#[derive(Serialize, Deserialize)]
+struct MarkPid {
+    marker: String,
+    abort: bool,
+}
+
+impl Task for MarkPid {
+    type Output = u32;
+    const NAME: &'static str = "mark_pid";
+    fn run(self) -> u32 {
+        write_marker(&self.marker, &std::process::id().to_string());
+        if self.abort {
+            std::process::abort();
+        }
+        std::process::id()
+    }
+}
+
+/// Writes `text` to `path` at once: to a temporary name, then renamed, so that a reader never
+/// sees half of it.
+fn write_marker(path: &str, text: &str) {
+    let partial = format!("{path}.partial");
+    std::fs::write(&partial, text).expect("the marker is written");
+    std::fs::rename(&partial, path).expect("the marker is renamed");
+}
+
 fn registry() -> Registry {
     Registry::new()
         .register::<Pid>()
@@ -309,6 +422,12 @@ fn registry() -> Registry {
         .register::<InitRuns>()
         .register::<process_pool_basic::ReportPid>()
         .register::<process_pool_context::IndexedTask>()
+        .register::<Stall>()
+        .register::<SleepMs>()
+        .register::<SpawnGrandchild>()
+        .register::<Hoard>()
+        .register::<MeasureBytes>()
+        .register::<MarkPid>()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -356,6 +475,86 @@ fn assert_reaped(pid: u32) {
     if let Some((state, parent)) = process_state(pid) {
         // The pid may have been reused by an unrelated process; it must not be ours.
         assert!(parent != std::process::id(), "worker {pid} is still our child (state {state})");
+    }
+}
+
+/// A fresh path for a marker file (removed by `wait_for_marker`).
+fn marker_path() -> String {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let path = std::env::temp_dir().join(format!("stealpool-test-{}-{n}", std::process::id()));
+    path.to_str().expect("a UTF-8 temporary directory").to_owned()
+}
+
+/// Waits (at most `LIMIT`) until a task has written `path`; returns what it wrote. Nothing can
+/// notify this process of another's file, so this polls, every millisecond.
+fn wait_for_marker(path: &str) -> String {
+    let deadline = Instant::now() + LIMIT;
+    loop {
+        if let Ok(text) = std::fs::read_to_string(path) {
+            let _ = std::fs::remove_file(path);
+            return text;
+        }
+        assert!(Instant::now() < deadline, "no task wrote {path} within {LIMIT:?}");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// Sends `signal` (a name such as "KILL") to `pid`.
+fn send_signal(signal: &str, pid: u32) {
+    let status = Command::new("kill").args([format!("-{signal}"), pid.to_string()]).status().unwrap();
+    assert!(status.success(), "kill -{signal} {pid} failed");
+}
+
+/// Waits (at most `LIMIT`) until `pid` is no child of ours, zombie or not: it was reaped.
+/// Reaping happens on another thread of this process with no signal to a test, so this polls.
+fn wait_until_reaped(pid: u32) -> Duration {
+    let start = Instant::now();
+    while process_state(pid).is_some_and(|(_, parent)| parent == std::process::id()) {
+        assert!(start.elapsed() < LIMIT, "worker {pid} was not reaped within {LIMIT:?}");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    start.elapsed()
+}
+
+/// Runs `f` on another thread; fails the test if it has not returned within `LIMIT`.
+fn within_limit<R: Send + 'static>(what: &str, f: impl FnOnce() -> R + Send + 'static) -> R {
+    let (done, result) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = done.send(f());
+    });
+    result.recv_timeout(LIMIT).unwrap_or_else(|_| panic!("{what} did not return within {LIMIT:?}"))
+}
+
+/// This process's open descriptors.
+fn open_descriptors() -> usize {
+    std::fs::read_dir("/proc/self/fd").unwrap().count()
+}
+
+/// The socket directories of this process's pools (`stealpool-<pid>-*` in the temporary
+/// directory).
+fn socket_directories() -> HashSet<String> {
+    let prefix = format!("stealpool-{}-", std::process::id());
+    std::fs::read_dir(std::env::temp_dir())
+        .unwrap()
+        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+        .filter(|name| name.starts_with(&prefix))
+        .collect()
+}
+
+/// Children of this process that are zombies.
+fn zombie_children() -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|&pid| process_state(pid) == Some(('Z', std::process::id())))
+        .collect()
+}
+
+fn timed_out<T: Send + Sync + std::fmt::Debug + 'static>(future: &Future<T>) -> (String, Duration) {
+    match get(future) {
+        Err(FutureError::TaskTimedOut { task, limit }) => (task, limit),
+        other => panic!("expected TaskTimedOut, got {other:?}"),
     }
 }
 
@@ -724,6 +923,320 @@ fn example_process_pool_context() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Faults: tasks that hang, children that die at awkward moments, bad input from a child
+// ---------------------------------------------------------------------------------------------
+
+fn a_task_over_its_timeout_is_killed_and_the_pool_goes_on() {
+    let pool = ProcessPoolExecutor::new(1).unwrap();
+    let first = *get(&pool.submit(Pid).unwrap()).unwrap();
+    let limit = Duration::from_millis(200);
+    let start = Instant::now();
+    let stalled = pool.submit_with_timeout(Stall { marker: None }, limit).unwrap();
+    assert_eq!(timed_out(&stalled), ("stall".to_owned(), limit));
+    assert!(start.elapsed() >= limit, "failed after {:?}", start.elapsed());
+    let message = get(&stalled).unwrap_err().to_string();
+    assert!(message.contains("task `stall` ran longer than its limit of 200ms"), "{message}");
+    // The future fails once the child is reaped.
+    assert_reaped(first);
+    // A task within its limit is unaffected, and the replacement child serves on.
+    let second = *get(&pool.submit_with_timeout(SleepMs(1), LIMIT).unwrap()).unwrap();
+    assert_ne!(first, second);
+    assert_eq!(*get(&pool.submit(Pid).unwrap()).unwrap(), second);
+    assert_eq!(pool.processes_started(), 2);
+}
+
+fn many_timeouts_leave_no_zombie_and_no_descriptor() {
+    // A first pool opens whatever the process opens once (nothing, today), before counting.
+    drop(ProcessPoolExecutor::new(1).unwrap().submit(Pid).unwrap().result().map(|_| ()));
+    let before = open_descriptors();
+    let dirs_before = socket_directories();
+    let pool = ProcessPoolExecutor::new(2).unwrap();
+    let limit = Duration::from_millis(30);
+    let stalled: Vec<_> =
+        (0..24).map(|_| pool.submit_with_timeout(Stall { marker: None }, limit).unwrap()).collect();
+    for future in &stalled {
+        assert_eq!(timed_out(future), ("stall".to_owned(), limit));
+    }
+    assert_eq!(pool.processes_started(), 24, "one child per timed-out task");
+    // A socket directory lives only while its child starts.
+    assert_eq!(socket_directories().difference(&dirs_before).count(), 0, "a socket directory stayed");
+    assert_eq!(zombie_children(), Vec::<u32>::new());
+    let pid = *get(&pool.submit(Pid).unwrap()).unwrap();
+    assert_live_child(pid);
+    drop(pool);
+    assert_reaped(pid);
+    assert_eq!(zombie_children(), Vec::<u32>::new());
+    assert_eq!(open_descriptors(), before, "descriptors leaked");
+    let left: Vec<_> = socket_directories().difference(&dirs_before).cloned().collect();
+    assert_eq!(left, Vec::<String>::new(), "a socket directory was left behind");
+}
+
+fn map_items_have_their_own_timeout() {
+    let pool = ProcessPoolExecutor::new(1).unwrap();
+    let limit = Duration::from_secs(1);
+    let options = MapOptions::new().chunksize(3).task_timeout(limit);
+    let mut items = pool.map_with([SleepMs(0), SleepMs(60_000), SleepMs(0)], options).unwrap();
+    let first = *items.next().unwrap().as_ref().unwrap();
+    match items.next() {
+        Some(Err(FutureError::TaskTimedOut { task, limit: given })) => {
+            assert_eq!((task.as_str(), given), ("sleep_ms", limit))
+        }
+        other => panic!("expected the second item to time out, got {other:?}"),
+    }
+    assert!(items.next().is_none(), "the first error ends the iteration");
+    drop(items);
+    assert_reaped(first);
+    // Six items of 250 ms in one chunk: 1.5 s in all, each within the limit of 1 s, which counts
+    // from the item's own start.
+    let pids: Vec<u32> = pool
+        .map_with((0..6).map(|_| SleepMs(250)), ProcessMapOptions::new().chunksize(6).task_timeout(limit))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(pids.iter().all(|&pid| pid == pids[0] && pid != first), "{pids:?}");
+}
+
+/// Starts a `Stall` with a marker and waits until it runs in its child; the child's pid.
+fn stall(pool: &ProcessPoolExecutor) -> (Future<()>, u32) {
+    let marker = marker_path();
+    let future = pool.submit(Stall { marker: Some(marker.clone()) }).unwrap();
+    let pid = wait_for_marker(&marker).parse().unwrap();
+    (future, pid)
+}
+
+fn kill_workers_stops_hung_tasks() {
+    let pool = ProcessPoolExecutor::new(2).unwrap();
+    let (first, first_pid) = stall(&pool);
+    let (second, second_pid) = stall(&pool);
+    // Both drivers are busy: these wait in the queue.
+    let queued: Vec<_> = (0..3).map(|_| pool.submit(Pid).unwrap()).collect();
+    pool.kill_workers();
+    for (future, pid) in [(&first, first_pid), (&second, second_pid)] {
+        let why = worker_failure(future);
+        assert!(why.contains(&format!("worker process {pid} was killed by signal 9 (SIGKILL)")), "{why}");
+        assert!(why.contains("kill_workers()"), "{why}");
+    }
+    for future in &queued {
+        assert!(matches!(future.result_timeout(LIMIT), Err(FutureError::Cancelled)));
+    }
+    assert_eq!(pool.submit(Pid).unwrap_err(), SubmitError::Shutdown);
+    within_limit("the drop after kill_workers", move || drop(pool));
+    assert_reaped(first_pid);
+    assert_reaped(second_pid);
+}
+
+fn terminate_workers_sends_sigterm() {
+    let pool = ProcessPoolExecutor::new(1).unwrap();
+    let (stalled, pid) = stall(&pool);
+    pool.terminate_workers();
+    let why = worker_failure(&stalled);
+    assert!(why.contains(&format!("worker process {pid} was killed by signal 15 (SIGTERM)")), "{why}");
+    assert!(why.contains("terminate_workers()"), "{why}");
+    pool.terminate_workers(); // idempotent
+    within_limit("the drop after terminate_workers", move || drop(pool));
+    assert_reaped(pid);
+}
+
+/// `shutdown(wait = false, cancel_futures = true)`, then the drop: neither waits for a task
+/// that never returns.
+fn drop_after_shutdown_without_wait_does_not_hang() {
+    let pool = ProcessPoolExecutor::new(1).unwrap();
+    let (stalled, pid) = stall(&pool);
+    let queued = pool.submit(Pid).unwrap();
+    pool.shutdown(false, true);
+    assert!(queued.cancelled());
+    within_limit("the drop after shutdown(false, true)", move || drop(pool));
+    // The task still runs, in the background; ending its child ends it.
+    assert_live_child(pid);
+    send_signal("KILL", pid);
+    assert!(worker_failure(&stalled).contains("SIGKILL"));
+    wait_until_reaped(pid);
+}
+
+/// A task's subprocess inherits nothing of the channel: when the worker is killed, the parent
+/// sees it at once, though `sleep 20` (started by the task) lives on.
+fn a_grandchild_does_not_hold_the_channel() {
+    let pool = ProcessPoolExecutor::new(1).unwrap();
+    let marker = marker_path();
+    let future = pool.submit(SpawnGrandchild { marker: marker.clone() }).unwrap();
+    let pids: Vec<u32> = wait_for_marker(&marker).split(' ').map(|pid| pid.parse().unwrap()).collect();
+    let (worker, sleep) = (pids[0], pids[1]);
+    let sockets: Vec<String> = std::fs::read_dir(format!("/proc/{sleep}/fd"))
+        .unwrap()
+        .filter_map(|entry| std::fs::read_link(entry.ok()?.path()).ok())
+        .map(|target| target.display().to_string())
+        .filter(|target| target.starts_with("socket:"))
+        .collect();
+    assert_eq!(sockets, Vec::<String>::new(), "the grandchild holds sockets");
+    let killed = Instant::now();
+    send_signal("KILL", worker);
+    let why = worker_failure(&future);
+    let detected = killed.elapsed();
+    send_signal("KILL", sleep);
+    assert!(why.contains("SIGKILL"), "{why}");
+    println!("    the worker's death was seen {detected:?} after the kill");
+    assert!(detected < Duration::from_secs(1), "the worker's death took {detected:?} to see");
+    assert_reaped(worker);
+    assert_ne!(*get(&pool.submit(Pid).unwrap()).unwrap(), worker);
+}
+
+fn a_hung_initializer_hits_the_start_timeout() {
+    // Long enough for the child to start and connect on a loaded machine: the initializer is
+    // what must run out of time.
+    let limit = Duration::from_secs(1);
+    let pool = ProcessPoolExecutor::builder()
+        .max_workers(1)
+        .initializer(Stall { marker: None })
+        .start_timeout(limit)
+        .build()
+        .unwrap();
+    let start = Instant::now();
+    match get(&pool.submit(Pid).unwrap()) {
+        Err(FutureError::Broken(why)) => {
+            assert!(why.contains("did not become ready within the start timeout of 1s"), "{why}");
+            assert!(why.contains("its initializer `stall` was still running"), "{why}");
+        }
+        other => panic!("expected Broken, got {other:?}"),
+    }
+    assert!(start.elapsed() >= limit);
+    assert!(matches!(pool.submit(Pid), Err(SubmitError::Broken(_))));
+    assert_eq!(zombie_children(), Vec::<u32>::new());
+    within_limit("the drop of a pool broken by a start timeout", move || drop(pool));
+}
+
+fn a_reply_over_the_frame_limit_fails_only_its_task() {
+    let pool = ProcessPoolExecutor::builder().max_workers(1).max_frame_size(64 * 1024).build().unwrap();
+    let first = *get(&pool.submit(Pid).unwrap()).unwrap();
+    let why = worker_failure(&pool.submit(ReverseBytes(Bytes(vec![7; 100_000]))).unwrap());
+    assert!(why.contains("over the limit of 65536 bytes"), "{why}");
+    assert!(why.contains("max_frame_size"), "{why}");
+    assert_reaped(first);
+    let small = pool.submit(ReverseBytes(Bytes(vec![1, 2, 3]))).unwrap();
+    assert_eq!(get(&small).unwrap().0, [3, 2, 1]);
+    assert_ne!(*get(&pool.submit(Pid).unwrap()).unwrap(), first);
+}
+
+/// A child killed while idle is reaped at once, not when its driver gets the next job.
+fn an_idle_child_that_dies_is_reaped_at_once() {
+    let pool = ProcessPoolExecutor::new(1).unwrap();
+    let pid = *get(&pool.submit(Pid).unwrap()).unwrap();
+    send_signal("KILL", pid);
+    let took = wait_until_reaped(pid);
+    println!("    reaped {took:?} after the kill");
+    assert_ne!(*get(&pool.submit(Pid).unwrap()).unwrap(), pid);
+    assert_eq!(pool.processes_started(), 2);
+}
+
+/// The child is stopped, then killed while the parent writes it an 8 MiB request (the socket
+/// fills, so the write is still going on): the child never read the request, so the task is
+/// sent again to a fresh child instead of failing.
+fn a_request_that_never_arrived_is_sent_again() {
+    let pool = ProcessPoolExecutor::new(1).unwrap();
+    for _ in 0..3 {
+        let pid = *get(&pool.submit(Pid).unwrap()).unwrap();
+        send_signal("STOP", pid);
+        let future = pool.submit(MeasureBytes(Bytes(vec![5; 8 << 20]))).unwrap();
+        send_signal("KILL", pid);
+        let (ran_on, len) = *get(&future).unwrap();
+        assert_eq!(len, 8 << 20);
+        assert_ne!(ran_on, pid);
+        assert_reaped(pid);
+    }
+}
+
+fn an_idle_timeout_retires_children() {
+    let pool =
+        ProcessPoolExecutor::builder().max_workers(1).idle_timeout(Duration::from_secs(1)).build().unwrap();
+    let first = *get(&pool.submit(Pid).unwrap()).unwrap();
+    assert_eq!(*get(&pool.submit(Pid).unwrap()).unwrap(), first, "a busy child stays");
+    let took = wait_until_reaped(first);
+    assert!(took < Duration::from_secs(5), "the idle child exited after {took:?}");
+    let second = *get(&pool.submit(Pid).unwrap()).unwrap();
+    assert_ne!(second, first);
+    assert_eq!(pool.processes_started(), 2);
+}
+
+fn a_memory_ceiling_replaces_a_grown_child() {
+    let pool = ProcessPoolExecutor::builder().max_workers(1).max_memory_per_child(64 << 20).build().unwrap();
+    let small = *get(&pool.submit(Hoard { mib: 1 }).unwrap()).unwrap();
+    assert_eq!(*get(&pool.submit(Pid).unwrap()).unwrap(), small, "a child under its ceiling stays");
+    let grown = *get(&pool.submit(Hoard { mib: 96 }).unwrap()).unwrap();
+    assert_eq!(grown, small);
+    // Checked after the job, whose future completed first: the next task has a new child.
+    assert_ne!(*get(&pool.submit(Pid).unwrap()).unwrap(), grown);
+    assert_reaped(grown);
+}
+
+/// A child that dies in the middle of a chunk fails the item it was running; the items after
+/// it had not started, and run on a fresh child.
+fn the_rest_of_a_chunk_runs_on_a_fresh_child() {
+    let pool = ProcessPoolExecutor::new(1).unwrap();
+    let markers: Vec<String> = (0..4).map(|_| marker_path()).collect();
+    let tasks =
+        markers.iter().enumerate().map(|(n, marker)| MarkPid { marker: marker.clone(), abort: n == 1 });
+    let mut items = pool.map_with(tasks.collect::<Vec<_>>(), MapOptions::new().chunksize(4)).unwrap();
+    let first = *items.next().unwrap().as_ref().unwrap();
+    match items.next() {
+        Some(Err(FutureError::WorkerFailed(why))) => assert!(why.contains("SIGABRT"), "{why}"),
+        other => panic!("expected the second item's worker to abort, got {other:?}"),
+    }
+    drop(items); // the map ends at its first error; the items after it still run
+    let pids: Vec<u32> = markers.iter().map(|marker| wait_for_marker(marker).parse().unwrap()).collect();
+    assert_eq!(pids[..2], [first, first]);
+    assert_ne!(pids[2], first, "the rest of the chunk ran on the child that died");
+    assert_eq!(pids[3], pids[2]);
+    assert_reaped(first);
+}
+
+/// A child whose `main` never reaches the hook is killed at the start timeout; the pool is
+/// broken with an error that says so. Run in a copy of this binary, whose children park.
+fn a_child_that_never_connects_hits_the_start_timeout() {
+    let output = within_limit("the copy of the test binary", || {
+        Command::new(std::env::current_exe().unwrap())
+            .env(ROLE_ENV, "late-hook")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    });
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{output:?}");
+    assert!(stdout.contains("did not connect to the pool"), "{stdout}");
+    assert!(stdout.contains("within the start timeout of 500ms"), "{stdout}");
+    assert!(stdout.contains("run_if_worker"), "{stdout}");
+    assert!(stdout.contains("refused: cannot schedule new tasks: the executor is broken"), "{stdout}");
+}
+
+/// `main` of the copy: a pool whose children (copies too) never reach the hook.
+fn late_hook_parent() -> ! {
+    let pool = ProcessPoolExecutor::builder()
+        .max_workers(1)
+        .start_timeout(Duration::from_millis(500))
+        .build()
+        .unwrap();
+    match pool.submit(Pid).unwrap().result() {
+        Err(error) => println!("{error}"),
+        Ok(pid) => println!("a worker {pid} answered"),
+    }
+    match pool.submit(Pid) {
+        Err(error) => println!("refused: {error}"),
+        Ok(_) => println!("accepted"),
+    }
+    drop(pool);
+    std::process::exit(0)
+}
+
+fn fault_options_are_checked() {
+    let invalid = |builder: stealpool::process_pool::ProcessPoolBuilder, option: &str| match builder.build() {
+        Err(BuildError::InvalidConfig(why)) => assert!(why.contains(option), "{why}"),
+        other => panic!("expected InvalidConfig for {option}, got {other:?}"),
+    };
+    invalid(ProcessPoolExecutor::builder().start_timeout(Duration::ZERO), "start_timeout");
+    invalid(ProcessPoolExecutor::builder().idle_timeout(Duration::ZERO), "idle_timeout");
+    invalid(ProcessPoolExecutor::builder().max_frame_size(10), "max_frame_size");
+    invalid(ProcessPoolExecutor::builder().max_memory_per_child(0), "max_memory_per_child");
+}
+
+// ---------------------------------------------------------------------------------------------
 // The harness
 // ---------------------------------------------------------------------------------------------
 
@@ -748,11 +1261,39 @@ const TESTS: &[(&str, fn())] = &[
     ("a_missing_hook_is_an_error", a_missing_hook_is_an_error),
     ("example_process_pool_basic", example_process_pool_basic),
     ("example_process_pool_context", example_process_pool_context),
+    (
+        "a_task_over_its_timeout_is_killed_and_the_pool_goes_on",
+        a_task_over_its_timeout_is_killed_and_the_pool_goes_on,
+    ),
+    ("many_timeouts_leave_no_zombie_and_no_descriptor", many_timeouts_leave_no_zombie_and_no_descriptor),
+    ("map_items_have_their_own_timeout", map_items_have_their_own_timeout),
+    ("kill_workers_stops_hung_tasks", kill_workers_stops_hung_tasks),
+    ("terminate_workers_sends_sigterm", terminate_workers_sends_sigterm),
+    ("drop_after_shutdown_without_wait_does_not_hang", drop_after_shutdown_without_wait_does_not_hang),
+    ("a_grandchild_does_not_hold_the_channel", a_grandchild_does_not_hold_the_channel),
+    ("a_hung_initializer_hits_the_start_timeout", a_hung_initializer_hits_the_start_timeout),
+    ("a_reply_over_the_frame_limit_fails_only_its_task", a_reply_over_the_frame_limit_fails_only_its_task),
+    ("an_idle_child_that_dies_is_reaped_at_once", an_idle_child_that_dies_is_reaped_at_once),
+    ("a_request_that_never_arrived_is_sent_again", a_request_that_never_arrived_is_sent_again),
+    ("an_idle_timeout_retires_children", an_idle_timeout_retires_children),
+    ("a_memory_ceiling_replaces_a_grown_child", a_memory_ceiling_replaces_a_grown_child),
+    ("the_rest_of_a_chunk_runs_on_a_fresh_child", the_rest_of_a_chunk_runs_on_a_fresh_child),
+    (
+        "a_child_that_never_connects_hits_the_start_timeout",
+        a_child_that_never_connects_hits_the_start_timeout,
+    ),
+    ("fault_options_are_checked", fault_options_are_checked),
 ];
 
 fn main() -> ExitCode {
     match std::env::var(ROLE_ENV).as_deref() {
         Ok("forgot-the-hook") => forgot_the_hook(),
+        // The children of this copy inherit the role and park before the hook: a `main` that
+        // never reaches it.
+        Ok("late-hook") if std::env::var_os(WORKER_ENV).is_some() => loop {
+            std::thread::park();
+        },
+        Ok("late-hook") => late_hook_parent(),
         Ok("orphaning-parent") => {
             run_if_worker(&registry());
             orphaning_parent()

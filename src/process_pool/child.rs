@@ -2,29 +2,45 @@
 //!
 //! # Life of a child
 //!
-//! 1. The parent starts the program's own executable with [`WORKER_ENV`] set and one end of a
-//!    Unix socket pair as standard input; standard output and error are inherited, so what a
-//!    task prints shows up where the parent's output goes (as with CPython's workers).
-//! 2. `main` calls [`run_if_worker`] first; seeing the marker, it never returns. It reads the
-//!    `Hello`, runs the initializer if there is one, and answers `Ready` (or `InitFailed`, then
-//!    exits).
+//! 1. The parent starts the program's own executable with [`WORKER_ENV`] set and the path of
+//!    a socket to connect to (see `channel.rs`: a private, close-on-exec channel that the
+//!    task's own subprocesses never inherit). Standard input is `/dev/null`; standard output
+//!    and error are inherited, so what a task prints shows up where the parent's output goes
+//!    (as with CPython's workers).
+//! 2. `main` calls [`run_if_worker`] first; seeing the marker, it never returns. It connects,
+//!    reads the `Hello`, runs the initializer if there is one, and answers `Ready` (or
+//!    `InitFailed`, then exits).
 //! 3. A reader thread reads requests and hands them to the main thread, which runs each item
 //!    and streams one reply per item. The reader exists so that the end of the stream is seen
 //!    at once, even while a task runs: the parent closing the socket (shutdown, recycling) or
 //!    dying (the kernel closes its end) makes the child exit immediately, so a child never
 //!    outlives its pool, also without `PR_SET_PDEATHSIG`.
+//! 4. With an idle timeout (`ProcessPoolBuilder::idle_timeout`, passed in [`IDLE_ENV`]), a
+//!    child that waited that long for a request exits with status [`IDLE_EXIT`]. Only the main
+//!    thread decides this, between requests, so a child that exits this way has not started
+//!    any request since its last reply: a request the parent sent meanwhile was never run,
+//!    and the parent, seeing that status, sends it again to a fresh child.
 
 use std::io::{self, BufReader, Write};
-use std::os::fd::AsFd;
 use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
+use std::time::Duration;
 
+use super::channel::connect_to_parent;
 use super::protocol::{PROTOCOL_VERSION, Reply, Request, read_frame, write_frame};
 use super::registry::{ItemOutcome, Registry};
 
 /// The environment variable that marks a child as a worker (its value is the protocol version).
 pub const WORKER_ENV: &str = "STEALPOOL_WORKER";
+
+/// The environment variable carrying a child's idle timeout in milliseconds, when it has one.
+pub(crate) const IDLE_ENV: &str = "STEALPOOL_WORKER_IDLE_MS";
+
+/// The exit status of a child that ended because it was idle for its idle timeout.
+/// (`EX_TEMPFAIL`: a task that ends its process with this status is taken for an idle exit,
+/// and its job is sent once more; see `driver.rs`.)
+pub(crate) const IDLE_EXIT: i32 = 75;
 
 /// Set once this process has become a worker (to refuse building a pool inside one).
 static IN_WORKER: AtomicBool = AtomicBool::new(false);
@@ -80,15 +96,7 @@ fn exit(code: i32) -> ! {
 
 /// The worker's life after the marker was seen (see the module documentation).
 fn serve(registry: &Registry) -> io::Result<()> {
-    let socket = UnixStream::from(io::stdin().as_fd().try_clone_to_owned()?);
-    // A socket has a local address; a terminal or a pipe does not: this catches a program
-    // started by hand with the marker set.
-    socket.local_addr().map_err(|error| {
-        io::Error::new(
-            error.kind(),
-            format!("{WORKER_ENV} is set but standard input is not a process pool's socket ({error})"),
-        )
-    })?;
+    let socket = connect_to_parent()?;
     let mut reader = BufReader::with_capacity(64 * 1024, socket.try_clone()?);
     let mut writer = socket;
 
@@ -134,10 +142,18 @@ fn serve(registry: &Registry) -> io::Result<()> {
             }
         }
     })?;
-    for frame in incoming {
-        serve_request(registry, &frame, &mut writer)?;
+    let idle = std::env::var(IDLE_ENV).ok().and_then(|ms| ms.parse().ok()).map(Duration::from_millis);
+    loop {
+        let frame = match idle {
+            None => incoming.recv().map_err(|_| mpsc::RecvTimeoutError::Disconnected),
+            Some(idle) => incoming.recv_timeout(idle),
+        };
+        match frame {
+            Ok(frame) => serve_request(registry, &frame, &mut writer)?,
+            Err(mpsc::RecvTimeoutError::Timeout) => exit(IDLE_EXIT),
+            Err(mpsc::RecvTimeoutError::Disconnected) => return Ok(()),
+        }
     }
-    Ok(())
 }
 
 /// Runs one request's items in order, streaming one reply per item.

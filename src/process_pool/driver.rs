@@ -2,76 +2,113 @@
 //! [`ThreadPoolExecutor`](crate::ThreadPoolExecutor) drives one child process.
 //!
 //! A submitted task becomes a [`Job`]: the task name, the encoded values (one, or a `map`
-//! chunk) and one completer per value (the [`Promise`] behind each user's future). The job runs
-//! on the inner thread pool, so the work-stealing scheduler balances jobs across drivers: an idle
-//! driver, and so its idle child, steals the jobs queued behind a busy one.
+//! chunk), one completer per value (the [`Promise`] behind each user's future) and the time
+//! each item may run. The job runs on the inner thread pool, so the work-stealing scheduler
+//! balances jobs across drivers: an idle driver, and so its idle child, steals the jobs queued
+//! behind a busy one.
 //!
 //! The child of a driver thread lives in a thread-local slot: started on the thread's first job,
-//! replaced after it dies or reaches `max_tasks_per_child`, and closed and reaped when the
-//! thread exits (the slot's destructor runs before the thread can be joined, so
-//! `shutdown(wait = true)` returns only after every child has been waited for).
+//! replaced after it dies, times out, reaches `max_tasks_per_child` or its memory ceiling, and
+//! closed and waited for when the thread exits (the slot's destructor runs before the thread
+//! can be joined, so `shutdown(wait = true)` returns only after every child has been reaped).
+//! Each child is reaped by its own reaper thread the moment it exits (`reaper.rs`), idle or
+//! not, and signals reach it only through that thread's record, never a reused pid.
 //!
 //! # Faults (see `papers/process_pool.md`)
 //!
-//! - A child found dead before a job is sent (it died while idle) is reaped and replaced; no
-//!   task is lost.
-//! - A child that dies while running a job (end of stream, or a failed write) is killed for
-//!   certainty, reaped, and named in the error of every item it had not answered:
-//!   [`FutureError::WorkerFailed`] with the exit status or signal. The next job starts a new child.
-//! - A reply that does not decode fails the rest of the job and replaces the child (the stream
-//!   can no longer be trusted).
-//! - An initializer that fails breaks the pool, as in the thread pool: queued and later jobs
-//!   fail with [`FutureError::Broken`], later submits are refused.
+//! - A child found dead before a job is sent (it died while idle) is replaced; no task is lost.
+//! - A request that never reached the child (the write failed: the child died before or while
+//!   it was sent; or the child ended with [`IDLE_EXIT`], which it does only between requests)
+//!   is sent again to a fresh child, at most [`MAX_RESENDS`] times.
+//! - A child that dies while running an item (end of stream, or a read error) is killed for
+//!   certainty, reaped, and named in that item's error: [`FutureError::WorkerFailed`] with the
+//!   exit status or signal.
+//! - An item that runs longer than its timeout has its child killed; it fails with
+//!   [`FutureError::TaskTimedOut`].
+//! - A reply that does not decode or is over the frame-size limit fails the item it stands
+//!   for and replaces the child (the stream can no longer be trusted).
+//! - In each of the last three cases, the items of the same chunk after the failed one had not
+//!   started (a child runs a chunk's items in order and answers each before the next): they
+//!   are sent again to a fresh child. A `Fatal` reply (the child could not read the request)
+//!   fails them all.
+//! - A child that does not become ready within the start timeout, or whose initializer fails,
+//!   breaks the pool, as in the thread pool: queued and later jobs fail with
+//!   [`FutureError::Broken`], later submits are refused.
+//! - After `terminate_workers` / `kill_workers`, no child is started and nothing is sent again:
+//!   items not yet sent are cancelled, items sent fail with `WorkerFailed`.
 
 use std::cell::{Cell, RefCell};
 use std::ffi::OsString;
-use std::io::{self, BufReader};
-use std::os::fd::OwnedFd;
-use std::os::unix::net::UnixStream;
+use std::io;
 use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
+use std::time::{Duration, Instant};
 
+use rustix::process::Signal;
 use serde::de::DeserializeOwned;
 
-use super::child::WORKER_ENV;
-use super::protocol::{PROTOCOL_VERSION, Reply, Request, decode_value, read_frame, write_frame};
+use super::channel::{AcceptError, ParentEnd, Rendezvous, SOCKET_ENV};
+use super::child::{IDLE_ENV, IDLE_EXIT, WORKER_ENV};
+use super::protocol::{FrameError, PROTOCOL_VERSION, Reply, Request, decode_value};
+use super::reaper::Watched;
 use crate::error::{FutureError, TaskPanic};
 use crate::future::Promise;
+
+/// How many times one job is sent again after it did not reach its child. Each resend starts a
+/// fresh child; a child that keeps dying before it reads its request fails the job after this.
+pub(crate) const MAX_RESENDS: usize = 2;
+
+/// The options a pool's children are started and kept with (`ProcessPoolBuilder`).
+pub(crate) struct ChildOptions {
+    /// The initializer's task name and encoded value.
+    pub(crate) initializer: Option<(&'static str, Vec<u8>)>,
+    pub(crate) max_tasks_per_child: Option<usize>,
+    /// From spawn to `Ready`, initializer included.
+    pub(crate) start_timeout: Duration,
+    /// The largest frame accepted from a child.
+    pub(crate) max_frame_size: usize,
+    /// A child idle this long exits (it is started again on demand).
+    pub(crate) idle_timeout: Option<Duration>,
+    /// A child whose resident set is larger than this after a job is replaced.
+    pub(crate) max_memory_per_child: Option<u64>,
+}
 
 /// What every driver of one pool shares.
 pub(crate) struct Shared {
     exe: PathBuf,
     args: Vec<OsString>,
-    /// The initializer's task name and encoded value.
-    initializer: Option<(&'static str, Vec<u8>)>,
-    max_tasks_per_child: Option<usize>,
+    options: ChildOptions,
     /// Why the pool is broken, once it is.
     pub(crate) broken: OnceLock<String>,
     pub(crate) processes_started: AtomicUsize,
     /// Children started and not yet reaped.
     live_children: Mutex<usize>,
     children_reaped: Condvar,
+    /// Every child not yet waited for by its driver, and the signal `terminate_workers` /
+    /// `kill_workers` sent, once one did.
+    children: Mutex<Children>,
+}
+
+#[derive(Default)]
+struct Children {
+    list: Vec<Arc<Watched>>,
+    stopped_by: Option<Signal>,
 }
 
 impl Shared {
-    pub(crate) fn new(
-        exe: PathBuf,
-        args: Vec<OsString>,
-        initializer: Option<(&'static str, Vec<u8>)>,
-        max_tasks_per_child: Option<usize>,
-    ) -> Self {
+    pub(crate) fn new(exe: PathBuf, args: Vec<OsString>, options: ChildOptions) -> Self {
         Shared {
             exe,
             args,
-            initializer,
-            max_tasks_per_child,
+            options,
             broken: OnceLock::new(),
             processes_started: AtomicUsize::new(0),
             live_children: Mutex::new(0),
             children_reaped: Condvar::new(),
+            children: Mutex::new(Children::default()),
         }
     }
 
@@ -88,20 +125,60 @@ impl Shared {
         }
     }
 
+    /// Sends `signal` to every child and keeps any new one from starting (`terminate_workers`,
+    /// `kill_workers`). The caller has shut the driver pool down first.
+    pub(crate) fn stop_children(&self, signal: Signal) {
+        let children = {
+            let mut children = self.children();
+            children.stopped_by = Some(signal);
+            children.list.clone()
+        };
+        for child in children {
+            child.signal(signal);
+        }
+    }
+
+    /// Why no child may start or be sent work any more, if `stop_children` was called.
+    fn stopped(&self) -> Option<&'static str> {
+        self.children().stopped_by.map(|signal| {
+            if signal == Signal::KILL {
+                "the pool's workers were killed by kill_workers()"
+            } else {
+                "the pool's workers were terminated by terminate_workers()"
+            }
+        })
+    }
+
+    fn children(&self) -> MutexGuard<'_, Children> {
+        self.children.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     fn identity(&self) -> usize {
         self as *const Shared as usize
     }
 
-    /// Counts a child started by the calling (driver) thread.
-    fn child_started(&self) {
+    /// Counts a child started by the calling (driver) thread. If the workers were stopped
+    /// meanwhile, signals it as they were and says why.
+    fn child_started(&self, child: &Arc<Watched>) -> Result<(), &'static str> {
         self.processes_started.fetch_add(1, Ordering::Relaxed);
         *self.live_children.lock().unwrap_or_else(|e| e.into_inner()) += 1;
         let identity = self.identity();
         HELD.with(|held| held.set((identity, held.get().1 + 1)));
+        let mut children = self.children();
+        children.list.push(child.clone());
+        match children.stopped_by {
+            None => Ok(()),
+            Some(signal) => {
+                child.signal(signal);
+                drop(children);
+                Err(self.stopped().unwrap_or("the pool's workers were stopped"))
+            }
+        }
     }
 
     /// Counts a child reaped by the calling (driver) thread.
-    fn child_reaped(&self) {
+    fn child_reaped(&self, child: &Arc<Watched>) {
+        self.children().list.retain(|listed| !Arc::ptr_eq(listed, child));
         HELD.with(|held| held.set((held.get().0, held.get().1 - 1)));
         *self.live_children.lock().unwrap_or_else(|e| e.into_inner()) -= 1;
         self.children_reaped.notify_all();
@@ -165,15 +242,16 @@ pub(crate) struct Job {
     pub(crate) payloads: Vec<Vec<u8>>,
     /// Shared with the inner future's done-callback, which completes them if the job never runs.
     pub(crate) completers: Arc<[Box<dyn Completer>]>,
+    /// How long each item may run in its child (`submit_with_timeout`, a `map` item timeout).
+    pub(crate) timeout: Option<Duration>,
 }
 
-/// A live child process and its end of the socket.
+/// A live child process and the parent's end of its channel.
 struct WorkerProcess {
     shared: Arc<Shared>,
-    child: Child,
-    pid: u32,
-    reader: BufReader<UnixStream>,
-    writer: UnixStream,
+    process: Arc<Watched>,
+    /// `None` until the child has connected.
+    end: Option<ParentEnd>,
     tasks_run: usize,
 }
 
@@ -187,69 +265,96 @@ thread_local! {
 
 /// Why a child could not be made ready.
 enum StartError {
-    /// Its initializer failed: the pool breaks.
-    Init(String),
-    /// It could not be started or did not answer: this job fails, the pool goes on.
+    /// Its initializer failed, or it did not become ready in time: the pool breaks.
+    Broken(String),
+    /// It could not be started, died before it was ready, or the workers were stopped: this
+    /// job fails, the pool goes on.
     Other(String),
 }
 
 /// Runs a job on this driver thread's child (see the module documentation).
 pub(crate) fn run_job(shared: &Arc<Shared>, job: Job) {
-    let Job { name, payloads, completers } = job;
+    let Job { name, payloads, completers, timeout } = job;
     if let Some(reason) = shared.broken.get() {
         completers.iter().for_each(|item| item.fail(FutureError::Broken(reason.clone())));
         return;
     }
-    // Start the futures; cancelled items are not sent.
-    let live: Vec<usize> = (0..completers.len()).filter(|&index| completers[index].start()).collect();
-    if live.is_empty() {
+    if shared.stopped().is_some() {
+        // Not started yet: cancelled, as `shutdown(cancel_futures = true)` does.
+        completers.iter().for_each(|item| item.cancel());
         return;
     }
-    let fail_all = |error: FutureError| live.iter().for_each(|&index| completers[index].fail(error.clone()));
-    // The child is taken out of the slot while the job runs: completing a future runs the
-    // user's done-callbacks on this thread, and one that shuts the pool down makes this thread
-    // help run queued jobs, re-entering here. Such a nested job finds the slot empty and starts
-    // a child of its own instead of borrowing the one in use.
-    let mut worker = WORKER.with(|slot| slot.borrow_mut().take());
-    if worker.as_mut().is_some_and(|worker| worker.has_exited()) {
-        // Died while idle: reap it (drop) and start another; no task was running on it.
-        worker = None;
+    // Start the futures; cancelled items are not sent.
+    let mut pending: Vec<usize> = (0..completers.len()).filter(|&index| completers[index].start()).collect();
+    let fail = |items: &[usize], error: FutureError| {
+        items.iter().for_each(|&index| completers[index].fail(error.clone()));
+    };
+    let mut resends = 0;
+    while !pending.is_empty() {
+        // The child is taken out of the slot while the job runs: completing a future runs the
+        // user's done-callbacks on this thread, and one that shuts the pool down makes this
+        // thread help run queued jobs, re-entering here. Such a nested job finds the slot empty
+        // and starts a child of its own instead of borrowing the one in use.
+        let mut worker = match take_worker(shared) {
+            Ok(worker) => worker,
+            Err(error) => return fail(&pending, error),
+        };
+        let items: Vec<&[u8]> = pending.iter().map(|&index| payloads[index].as_slice()).collect();
+        let outcome = worker.run(name, &items, timeout, |at, reply| completers[pending[at]].complete(reply));
+        let (answered, stop) = match outcome {
+            Ok(()) => return worker.job_done(),
+            Err(stopped) => stopped,
+        };
+        let mut rest = pending.split_off(answered);
+        let stopped = shared.stopped();
+        match worker.settle(name, timeout, answered, stop) {
+            Settled::NotDelivered(why) => {
+                resends += 1;
+                if let Some(reason) = stopped {
+                    return fail(&rest, FutureError::WorkerFailed(format!("{why}; {reason}")));
+                }
+                if resends > MAX_RESENDS {
+                    let why = format!("{why}; gave up after sending it {resends} times");
+                    return fail(&rest, FutureError::WorkerFailed(why));
+                }
+            }
+            Settled::Failed(error) => {
+                let first = rest.remove(0);
+                completers[first].fail(match (error, stopped) {
+                    (FutureError::WorkerFailed(why), Some(reason)) => {
+                        FutureError::WorkerFailed(format!("{why} ({reason})"))
+                    }
+                    (error, _) => error,
+                });
+                if let Some(reason) = stopped {
+                    // The rest of the chunk never started; nothing is sent any more.
+                    return fail(
+                        &rest,
+                        FutureError::WorkerFailed(format!("the task did not start: {reason}")),
+                    );
+                }
+            }
+            Settled::FailedAll(why) => return fail(&rest, FutureError::WorkerFailed(why)),
+        }
+        pending = rest; // never started: sent again to a fresh child
     }
-    if worker.is_none() {
-        match WorkerProcess::start(shared) {
-            Ok(started) => worker = Some(started),
-            Err(StartError::Init(reason)) => {
-                let reason = shared.broken.get_or_init(|| reason).clone();
-                fail_all(FutureError::Broken(reason));
-                return;
-            }
-            Err(StartError::Other(why)) => {
-                fail_all(FutureError::WorkerFailed(why));
-                return;
-            }
+}
+
+/// This thread's child if it is alive, else a new one.
+fn take_worker(shared: &Arc<Shared>) -> Result<WorkerProcess, FutureError> {
+    let worker = WORKER.with(|slot| slot.borrow_mut().take());
+    if let Some(worker) = worker {
+        if !worker.process.has_exited() {
+            return Ok(worker);
         }
+        // Died while idle (its reaper has reaped it): no task was running on it.
     }
-    let mut worker = worker.expect("a child was just started");
-    let items: Vec<&[u8]> = live.iter().map(|&index| payloads[index].as_slice()).collect();
-    match worker.run(name, &items, |at, outcome| completers[live[at]].complete(outcome)) {
-        Ok(()) => {
-            worker.tasks_run += 1;
-            if shared.max_tasks_per_child.is_some_and(|max| worker.tasks_run >= max) {
-                return; // retire: dropping it closes and reaps it; the next job starts a new one
-            }
-            // Put it back, unless a nested job left a child there (then this one is reaped).
-            let spare = WORKER.with(|slot| slot.borrow_mut().replace(worker));
-            drop(spare);
+    match WorkerProcess::start(shared) {
+        Ok(started) => Ok(started),
+        Err(StartError::Broken(reason)) => {
+            Err(FutureError::Broken(shared.broken.get_or_init(|| reason).clone()))
         }
-        Err((done, why)) => {
-            let why = match why {
-                RunError::Died(context) => worker.reap_dead(&context),
-                RunError::Garbled(why) => worker.reap_garbled(why),
-            };
-            live[done..]
-                .iter()
-                .for_each(|&index| completers[index].fail(FutureError::WorkerFailed(why.clone())));
-        }
+        Err(StartError::Other(why)) => Err(FutureError::WorkerFailed(why)),
     }
 }
 
@@ -272,138 +377,251 @@ enum ItemReply<'a> {
 
 /// Why a job stopped before every item was answered.
 enum RunError {
-    /// The stream broke: the child died (the text says what the driver was doing).
+    /// The request could not be written: the child never read it.
+    NotDelivered(String),
+    /// The stream broke while an item ran: the child died (the text says what the driver was
+    /// doing).
     Died(String),
-    /// The child sent something that is not a valid reply, or a `Fatal` reply.
+    /// The item ran past its timeout.
+    TimedOut,
+    /// The child sent something that is not a valid reply (or one over the size limit).
     Garbled(String),
+    /// The child could not read the request (a `Fatal` reply).
+    Fatal(String),
+    /// The request could not be encoded; nothing was sent.
+    Unsendable(String),
+}
+
+/// What a stopped job means for its unanswered items, once the child is dealt with.
+enum Settled {
+    /// None of them ran: send them again.
+    NotDelivered(String),
+    /// The first failed with this error; the others never started.
+    Failed(FutureError),
+    /// All of them fail with this text.
+    FailedAll(String),
 }
 
 impl WorkerProcess {
-    /// Starts a child, sends the `Hello` and waits for `Ready`.
+    /// Starts a child, waits until it connects, sends the `Hello` and waits for `Ready`, all
+    /// within the start timeout.
     fn start(shared: &Arc<Shared>) -> Result<WorkerProcess, StartError> {
+        let options = &shared.options;
+        let limit = options.start_timeout;
+        let deadline = Instant::now().checked_add(limit).unwrap_or_else(far_future);
         let spawn_failed =
             |error: io::Error| StartError::Other(format!("could not start a worker process: {error}"));
-        let (parent_end, child_end) = UnixStream::pair().map_err(spawn_failed)?;
+        let rendezvous = Rendezvous::new().map_err(spawn_failed)?;
         let mut command = Command::new(&shared.exe);
         command
             .args(&shared.args)
             .env(WORKER_ENV, PROTOCOL_VERSION.to_string())
-            .stdin(Stdio::from(OwnedFd::from(child_end)));
-        let child = command.spawn().map_err(spawn_failed)?;
-        // Close this process's copy of the child's end, so that the child's death reads as the
-        // end of the stream here.
-        drop(command);
-        let pid = child.id();
-        let reader = match parent_end.try_clone() {
-            Ok(stream) => BufReader::with_capacity(64 * 1024, stream),
-            Err(error) => {
-                let mut child = child;
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(spawn_failed(error));
-            }
+            .env(SOCKET_ENV, rendezvous.path())
+            .stdin(Stdio::null());
+        if let Some(idle) = options.idle_timeout {
+            command.env(IDLE_ENV, idle.as_millis().max(1).to_string());
+        }
+        let process = Watched::watch(command.spawn().map_err(spawn_failed)?).map_err(spawn_failed)?;
+        let pid = process.pid();
+        let registered = shared.child_started(&process);
+        // From here on, dropping `worker` kills (until connected) or closes, and reaps.
+        let mut worker = WorkerProcess { shared: shared.clone(), process, end: None, tasks_run: 0 };
+        registered.map_err(|reason| StartError::Other(reason.to_owned()))?;
+        let hook_hint = "does the program's main call stealpool::process_pool::run_if_worker first?";
+        let timed_out = |what: &str, initializing: bool| {
+            let init = match &options.initializer {
+                Some((name, _)) if initializing => format!(" (its initializer `{name}` was still running)"),
+                _ => String::new(),
+            };
+            StartError::Broken(format!(
+                "worker process {pid} {what} within the start timeout of {limit:?}{init}; raise \
+                 ProcessPoolBuilder::start_timeout if starting takes longer"
+            ))
         };
-        shared.child_started();
-        let mut worker =
-            WorkerProcess { shared: shared.clone(), child, pid, reader, writer: parent_end, tasks_run: 0 };
-        let init = shared.initializer.as_ref().map(|(name, payload)| (*name, payload.as_slice()));
-        let hello = Request::Hello { version: PROTOCOL_VERSION, init }.encode();
-        let answer = hello
-            .and_then(|frame| write_frame(&mut worker.writer, &frame))
-            .and_then(|()| read_frame(&mut worker.reader));
+        let stream = match rendezvous.accept(&worker.process, deadline) {
+            Ok(stream) => stream,
+            Err(AcceptError::TimedOut) => {
+                worker.process.kill_and_wait();
+                return Err(timed_out(&format!("did not connect to the pool ({hook_hint})"), false));
+            }
+            Err(AcceptError::Exited) => {
+                let status = worker.process.wait();
+                return Err(StartError::Other(format!(
+                    "worker process {pid} {} before it was ready; {hook_hint}",
+                    describe(status)
+                )));
+            }
+            Err(AcceptError::Io(error)) => return Err(spawn_failed(error)),
+        };
+        let end = worker.end.insert(ParentEnd::new(stream).map_err(spawn_failed)?);
+        let init = options.initializer.as_ref().map(|(name, payload)| (*name, payload.as_slice()));
+        let hello = Request::Hello { version: PROTOCOL_VERSION, init }.encode().map_err(spawn_failed)?;
+        let answer = match end.send(&hello) {
+            Ok(()) => end.receive(Some(deadline), options.max_frame_size),
+            Err(error) => Err(FrameError::Io(error)),
+        };
         match answer {
             Ok(Some(frame)) => match Reply::decode(&frame) {
                 Ok(Reply::Ready { .. }) => Ok(worker),
-                Ok(Reply::InitFailed(why)) => {
-                    let why = why.to_owned();
-                    drop(worker);
-                    Err(StartError::Init(why))
-                }
+                Ok(Reply::InitFailed(why)) => Err(StartError::Broken(why.to_owned())),
                 Ok(other) => {
                     Err(StartError::Other(worker.reap_garbled(format!("expected Ready, got {other:?}"))))
                 }
                 Err(error) => Err(StartError::Other(worker.reap_garbled(error))),
             },
-            Ok(None) | Err(_) => {
-                let status = worker.kill_and_reap();
+            Err(FrameError::Io(error)) if error.kind() == io::ErrorKind::TimedOut => {
+                worker.process.kill_and_wait();
+                Err(timed_out("did not become ready", true))
+            }
+            Err(too_large @ FrameError::TooLarge { .. }) => Err(StartError::Other(
+                worker.reap_garbled(format!("{too_large} (ProcessPoolBuilder::max_frame_size)")),
+            )),
+            Ok(None) | Err(FrameError::Io(_)) => {
+                let status = worker.process.kill_and_wait();
                 Err(StartError::Other(format!(
-                    "worker process {pid} {} before it was ready; does the program's main call \
-                     stealpool::process_pool::run_if_worker first?",
+                    "worker process {pid} {} before it was ready; {hook_hint}",
                     describe(status)
                 )))
             }
         }
     }
 
-    /// Whether the child has exited (it is then reaped by `try_wait`).
-    fn has_exited(&mut self) -> bool {
-        !matches!(self.child.try_wait(), Ok(None))
-    }
-
-    /// Sends `Run` and hands each item's reply to `complete(index, reply)`, in order. On error,
-    /// says how many items were answered before it.
+    /// Sends `Run` and hands each item's reply to `complete(index, reply)`, in order. Each item
+    /// may take `timeout` from the reply before it (the first: from the send). On error, says
+    /// how many items were answered before it.
     fn run(
         &mut self,
         name: &str,
         items: &[&[u8]],
+        timeout: Option<Duration>,
         mut complete: impl FnMut(usize, ItemReply<'_>),
     ) -> Result<(), (usize, RunError)> {
+        let max_frame = self.shared.options.max_frame_size;
+        let end = self.end.as_mut().expect("a ready worker is connected");
         let frame = Request::Run { name, items: items.to_vec() }
             .encode()
-            .map_err(|error| (0, RunError::Garbled(format!("could not send the task: {error}"))))?;
-        write_frame(&mut self.writer, &frame)
-            .map_err(|error| (0, RunError::Died(format!("while task `{name}` was sent to it ({error})"))))?;
+            .map_err(|error| (0, RunError::Unsendable(format!("could not send the task: {error}"))))?;
+        end.send(&frame).map_err(|error| (0, RunError::NotDelivered(format!("({error})"))))?;
+        let mut started = Instant::now();
         for at in 0..items.len() {
-            let frame = match read_frame(&mut self.reader) {
+            let deadline = timeout.map(|limit| started.checked_add(limit).unwrap_or_else(far_future));
+            let frame = match end.receive(deadline, max_frame) {
                 Ok(Some(frame)) => frame,
                 Ok(None) => return Err((at, RunError::Died(format!("while running task `{name}`")))),
-                Err(error) => {
+                Err(FrameError::Io(error)) if error.kind() == io::ErrorKind::TimedOut => {
+                    return Err((at, RunError::TimedOut));
+                }
+                Err(FrameError::Io(error)) => {
                     return Err((at, RunError::Died(format!("while running task `{name}` ({error})"))));
+                }
+                Err(too_large) => {
+                    let why = format!(
+                        "its reply to task `{name}` is too large: {too_large} (ProcessPoolBuilder::max_frame_size)"
+                    );
+                    return Err((at, RunError::Garbled(why)));
                 }
             };
             match Reply::decode(&frame) {
                 Ok(Reply::Value(bytes)) => complete(at, ItemReply::Value(bytes)),
                 Ok(Reply::Panicked(message)) => complete(at, ItemReply::Panicked(message)),
                 Ok(Reply::Failed(why)) => complete(at, ItemReply::Failed(why)),
-                Ok(Reply::Fatal(why)) => return Err((at, RunError::Garbled(why.to_owned()))),
+                Ok(Reply::Fatal(why)) => return Err((at, RunError::Fatal(why.to_owned()))),
                 Ok(other) => return Err((at, RunError::Garbled(format!("unexpected reply {other:?}")))),
                 Err(error) => return Err((at, RunError::Garbled(format!("malformed reply: {error}")))),
             }
+            started = Instant::now();
         }
         Ok(())
     }
 
-    /// Kills (a no-op if it already exited) and reaps the child; returns its exit status.
-    ///
-    /// Killing first makes the wait certain to end. It does not change the status of a child
-    /// that had already begun to exit: its status is fixed before its socket closes.
-    fn kill_and_reap(&mut self) -> Option<ExitStatus> {
-        let _ = self.child.kill();
-        self.child.wait().ok()
+    /// A job finished on this child: keeps it in the thread's slot, or retires it.
+    fn job_done(mut self) {
+        self.tasks_run += 1;
+        self.keep_or_retire();
     }
 
-    /// Reaps a child whose stream broke; the error text for the items it held.
-    fn reap_dead(mut self, context: &str) -> String {
-        let pid = self.pid;
-        let status = self.kill_and_reap();
-        format!("worker process {pid} {} {context}", describe(status))
+    /// Keeps the child in the thread's slot, or retires it (after `max_tasks_per_child` jobs,
+    /// or over its memory ceiling).
+    fn keep_or_retire(self) {
+        let options = &self.shared.options;
+        if options.max_tasks_per_child.is_some_and(|max| self.tasks_run >= max) {
+            return; // retire: dropping it closes and reaps it; the next job starts a new one
+        }
+        if let Some(max) = options.max_memory_per_child {
+            if self.process.resident_bytes().is_some_and(|resident| resident > max) {
+                return; // over its memory ceiling: retired the same way
+            }
+        }
+        // Put it back, unless a nested job left a child there (then this one is reaped).
+        let spare = WORKER.with(|slot| slot.borrow_mut().replace(self));
+        drop(spare);
     }
 
-    /// Kills and reaps a child that sent a bad reply; the error text for the items it held.
-    fn reap_garbled(mut self, why: String) -> String {
-        let pid = self.pid;
-        self.kill_and_reap();
+    /// Deals with a child whose job stopped early (it is killed and reaped, except when it
+    /// only sent a `Fatal`), and says what that means for the unanswered items.
+    fn settle(self, name: &str, timeout: Option<Duration>, answered: usize, stop: RunError) -> Settled {
+        let pid = self.process.pid();
+        match stop {
+            RunError::NotDelivered(context) => {
+                let status = self.process.kill_and_wait();
+                Settled::NotDelivered(format!(
+                    "worker process {pid} {} before task `{name}` reached it {context}",
+                    describe(status)
+                ))
+            }
+            RunError::Died(context) => {
+                let status = self.process.kill_and_wait();
+                if answered == 0 && status.and_then(|status| status.code()) == Some(IDLE_EXIT) {
+                    return Settled::NotDelivered(format!(
+                        "worker process {pid} exited for being idle before task `{name}` reached it"
+                    ));
+                }
+                Settled::Failed(FutureError::WorkerFailed(format!(
+                    "worker process {pid} {} {context}",
+                    describe(status)
+                )))
+            }
+            RunError::TimedOut => {
+                self.process.kill_and_wait();
+                let limit = timeout.unwrap_or_default();
+                Settled::Failed(FutureError::TaskTimedOut { task: name.to_owned(), limit })
+            }
+            RunError::Garbled(why) => Settled::Failed(FutureError::WorkerFailed(self.reap_garbled(why))),
+            RunError::Fatal(why) => Settled::FailedAll(self.reap_garbled(why)),
+            RunError::Unsendable(why) => {
+                // Nothing was sent: the child is idle and in step, and stays.
+                self.keep_or_retire();
+                Settled::FailedAll(why)
+            }
+        }
+    }
+
+    /// Kills and reaps a child that sent a bad reply; the error text for the item it held.
+    fn reap_garbled(self, why: String) -> String {
+        let pid = self.process.pid();
+        self.process.kill_and_wait();
         format!("worker process {pid} could not run the task: {why}")
     }
 }
 
 impl Drop for WorkerProcess {
-    /// Closes the socket (the child reads the end of the stream and exits) and reaps the child.
+    /// Closes the socket (the child reads the end of the stream and exits), or kills a child
+    /// that never connected, and waits until its reaper has reaped it.
     fn drop(&mut self) {
-        let _ = self.writer.shutdown(std::net::Shutdown::Both);
-        let _ = self.child.wait();
-        self.shared.child_reaped();
+        match &self.end {
+            Some(end) => end.close(),
+            None => {
+                self.process.signal(Signal::KILL);
+            }
+        }
+        self.process.wait();
+        self.shared.child_reaped(&self.process);
     }
+}
+
+/// A deadline no wait reaches (for durations too long to add to `Instant::now()`).
+fn far_future() -> Instant {
+    Instant::now() + Duration::from_secs(100 * 365 * 24 * 3600)
 }
 
 /// "exited with status 3", "was killed by signal 9 (SIGKILL)", ...

@@ -45,33 +45,67 @@
 //!   `[[test]]` target with `harness = false` whose `main` calls the hook, then runs the tests
 //!   (see `tests/process_pool.rs`). The same holds for benchmarks.
 //!
-//! Tasks must not read standard input: in a worker it is the pool's socket.
+//! A worker's standard input is `/dev/null`; the pool's socket is a descriptor of its own that
+//! the task's subprocesses do not inherit (`channel.rs`).
 //!
 //! # Design
 //!
 //! - [`Task`] and [`Registry`] (`registry.rs`): a task is a serialisable value naming its
 //!   function; the child runs it by name.
-//! - `protocol.rs`: length-prefixed frames over a Unix socket pair (the child's standard input),
-//!   payloads in postcard.
+//! - `channel.rs`: the private socket between the parent and each child (a named socket in a
+//!   fresh 0700 directory, peers checked with `SO_PEERCRED`, close-on-exec on both sides).
+//! - `protocol.rs`: length-prefixed frames over that socket, payloads in postcard; frames from
+//!   a child are capped ([`ProcessPoolBuilder::max_frame_size`]).
 //! - `child.rs`: the worker's loop.
 //! - `driver.rs`: the parent side. The pool is an inner [`ThreadPoolExecutor`] with one worker
 //!   thread per child; a submitted task is a job on that pool that sends the request to the
 //!   thread's own child and completes the user's [`Future`] from the reply. The work-stealing
 //!   scheduler thus balances jobs between children: an idle driver steals jobs queued behind a
 //!   busy one.
+//! - `reaper.rs`: one small thread per child reaps it the moment it exits, and is the only way
+//!   a signal reaches it (never a reused pid).
+//! - `map.rs`: `map` in chunks, and [`ProcessMapOptions`] (a time limit per item).
 //!
 //! # Faults
 //!
 //! A child that dies (abort, `kill -9`, out of memory) fails only the task it was running, with
 //! [`FutureError::WorkerFailed`] naming the exit status or signal, and is replaced; the pool keeps
 //! serving (CPython instead breaks the whole pool). An undecodable value, an unknown task name or
-//! an output that cannot be serialised fails that one future the same way. An initializer that
-//! fails breaks the pool as in the thread pool. Shutdown closes and reaps every child; a child
-//! whose parent dies exits by itself. The full model is in `papers/process_pool.md`.
+//! an output that cannot be serialised fails that one future the same way, and so does a reply
+//! over the frame-size limit (that child is replaced). A request the child never received (it
+//! died before or while it was sent) is sent again to a fresh child. A child that dies while
+//! idle is reaped at once. An initializer that fails, or a child not ready within
+//! [`start_timeout`](ProcessPoolBuilder::start_timeout), breaks the pool as in the thread pool.
+//! Shutdown closes and reaps every child; a child whose parent dies exits by itself. The full
+//! model, with the test of each fault, is in `papers/process_pool.md`.
+//!
+//! # Tasks that never return
+//!
+//! `cancel()` stops only a task that has not started, as in Python. A running task is bounded
+//! by a time limit, [`submit_with_timeout`](ProcessPoolExecutor::submit_with_timeout) or
+//! [`ProcessMapOptions::task_timeout`]: past it, its child is killed and replaced and the future
+//! fails with [`FutureError::TaskTimedOut`]. [`terminate_workers`](ProcessPoolExecutor::terminate_workers)
+//! and [`kill_workers`](ProcessPoolExecutor::kill_workers) (Python 3.14) signal every child and
+//! shut the pool down: queued tasks are cancelled, running ones fail.
+//!
+//! Dropping the pool is `shutdown(wait = true)`: it waits for the running tasks, so a task that
+//! never returns makes the drop wait forever. Three ways out: give the task a time limit; call
+//! `kill_workers()`; or call `shutdown(wait = false, ..)`. After either of the last two the drop
+//! does not wait: the drivers finish, and reap their children, in the background.
+//!
+//! # Optional limits
+//!
+//! [`idle_timeout`](ProcessPoolBuilder::idle_timeout): a child with no task for that long exits
+//! and is started again on demand (loky's reusable executor).
+//! [`max_memory_per_child`](ProcessPoolBuilder::max_memory_per_child): a child whose resident
+//! set passed the limit after a job is replaced before the next one.
 
+mod channel;
 mod child;
 mod driver;
+mod map;
 mod protocol;
+mod reaper;
 mod registry;
 #[cfg(test)]
 mod test;
@@ -79,13 +113,18 @@ mod test;
 use std::collections::VecDeque;
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use rustix::process::Signal;
 
 pub use self::child::{WORKER_ENV, run_if_worker};
+pub use self::map::ProcessMapOptions;
 pub use self::registry::{Registry, Task};
 
-use self::driver::{Completer, Job, Shared, Typed};
-use self::protocol::encode_value;
+use self::driver::{ChildOptions, Completer, Job, Shared, Typed};
+use self::map::ChunkFeeder;
+use self::protocol::{DEFAULT_MAX_FRAME, encode_value};
 use crate::error::{BuildError, FutureError, SubmitError};
 use crate::executor::{MapIter, MapOptions};
 use crate::future::{Future, Promise};
@@ -106,8 +145,14 @@ pub fn default_process_workers() -> usize {
 pub struct ProcessPoolExecutor {
     handle: Handle,
     /// The owner of the driver threads: shuts them down (and so closes the children) on drop.
-    drivers: ThreadPoolExecutor,
+    /// `None` only while the drop hands it to a background thread.
+    drivers: Option<ThreadPoolExecutor>,
+    /// Set by `shutdown(wait = false)`: the drop does not wait either.
+    detached: AtomicBool,
 }
+
+/// How long a child may take from its start to `Ready` (initializer included) by default.
+pub const DEFAULT_START_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// What submitting needs: the drivers' pool and the state they share.
 #[derive(Clone)]
@@ -133,7 +178,23 @@ impl ProcessPoolExecutor {
     /// initializer failed. A value that cannot be serialised gives a future that has already
     /// failed with [`FutureError::WorkerFailed`].
     pub fn submit<T: Task>(&self, task: T) -> Result<Future<T::Output>, SubmitError> {
-        let mut futures = self.handle.submit_job(vec![task], std::convert::identity)?;
+        let mut futures = self.handle.submit_job(vec![task], std::convert::identity, None)?;
+        Ok(futures.pop().expect("one future per task"))
+    }
+
+    /// [`submit`](Self::submit) with a time limit: if the task runs longer than `limit` in its
+    /// worker process (counted from when it starts there, not from the call), the process is
+    /// killed and replaced, and the future fails with [`FutureError::TaskTimedOut`] naming the
+    /// task and the limit. The pool keeps serving.
+    ///
+    /// This is the way to bound a task that may never return: `cancel()` stops only a task
+    /// that has not started, as in Python.
+    pub fn submit_with_timeout<T: Task>(
+        &self,
+        task: T,
+        limit: Duration,
+    ) -> Result<Future<T::Output>, SubmitError> {
+        let mut futures = self.handle.submit_job(vec![task], std::convert::identity, Some(limit))?;
         Ok(futures.pop().expect("one future per task"))
     }
 
@@ -148,46 +209,84 @@ impl ProcessPoolExecutor {
         self.map_with(tasks, MapOptions::new())
     }
 
-    /// `map` with a timeout, a bounded look-ahead (`buffersize`) or a `chunksize`.
+    /// `map` with a timeout, a bounded look-ahead (`buffersize`), a `chunksize`, or a time
+    /// limit per item: a [`MapOptions`], or a [`ProcessMapOptions`]
+    /// (`MapOptions::new().task_timeout(d)`).
     ///
     /// With `chunksize = n`, `n` consecutive tasks travel in one message and run one after the
     /// other in the same child (fewer round trips for small tasks). Each still has its own
-    /// result: a panic fails its item only, and a child that dies in the middle of a chunk fails
-    /// the items it had not finished. With `buffersize`, the look-ahead is rounded up to whole
-    /// chunks. The first error ends the iteration at its item; dropping the iterator cancels the
-    /// items that have not been sent.
+    /// result: a panic fails its item only; a child that dies (or is killed for a task timeout)
+    /// in the middle of a chunk fails the item it was running, and the items after it, which
+    /// had not started, run on a fresh child. With `buffersize`, the look-ahead is rounded up
+    /// to whole chunks. The first error ends the iteration at its item; dropping the iterator
+    /// cancels the items that have not been sent.
     pub fn map_with<'a, T, I>(
         &self,
         tasks: I,
-        options: MapOptions,
+        options: impl Into<ProcessMapOptions>,
     ) -> Result<MapIter<'a, T::Output>, SubmitError>
     where
         T: Task,
         I: IntoIterator<Item = T>,
         I::IntoIter: 'a,
     {
+        let options = options.into();
+        let map_options = options.map_options();
         let mut feeder = ChunkFeeder {
             handle: self.handle.clone(),
             tasks: tasks.into_iter(),
-            chunk: options.chunk_len(),
+            chunk: map_options.chunk_len(),
+            timeout: options.item_timeout(),
             ready: VecDeque::new(),
         };
-        MapIter::start(Box::new(move || feeder.next()), options)
+        MapIter::start(Box::new(move || feeder.next()), map_options)
     }
 
     /// Stops accepting tasks. With `wait`, returns once every accepted task has run (or been
     /// cancelled) and every child has exited and been reaped; with `cancel_futures`, cancels
     /// every task not yet sent to a child first. Idempotent.
+    ///
+    /// With `wait = false`, the tasks already running finish in the background, and dropping
+    /// the pool afterwards does not wait for them either (see [`Drop`](#impl-Drop-for-ProcessPoolExecutor)).
     pub fn shutdown(&self, wait: bool, cancel_futures: bool) {
-        self.drivers.shutdown(wait, cancel_futures);
+        if !wait {
+            self.detached.store(true, Ordering::Relaxed);
+        }
+        self.drivers().shutdown(wait, cancel_futures);
         if wait {
             self.handle.shared.wait_for_children();
         }
     }
 
+    /// Terminates every worker process with `SIGTERM` (Python 3.14's `terminate_workers()`):
+    /// the pool is shut down first with `shutdown(wait = false, cancel_futures = true)`, so
+    /// tasks not yet sent to a child are cancelled; tasks running fail with
+    /// [`FutureError::WorkerFailed`] naming the signal; no child is started any more.
+    ///
+    /// Use it (or [`kill_workers`](Self::kill_workers), for tasks that handle `SIGTERM`) to
+    /// stop a pool whose tasks hang. The pool is then shut down; its drop does not wait.
+    pub fn terminate_workers(&self) {
+        self.stop_workers(Signal::TERM);
+    }
+
+    /// [`terminate_workers`](Self::terminate_workers) with `SIGKILL` (Python 3.14's
+    /// `kill_workers()`): a child cannot ignore it.
+    pub fn kill_workers(&self) {
+        self.stop_workers(Signal::KILL);
+    }
+
+    fn stop_workers(&self, signal: Signal) {
+        self.shutdown(false, true);
+        self.handle.shared.stop_children(signal);
+    }
+
+    fn drivers(&self) -> &ThreadPoolExecutor {
+        self.drivers.as_ref().expect("the driver pool is present until the drop")
+    }
+
     /// The maximum number of worker processes.
     pub fn max_workers(&self) -> usize {
-        self.drivers.max_workers()
+        self.drivers().max_workers()
     }
 
     /// Worker processes started so far, replacements and recycled ones included.
@@ -199,13 +298,31 @@ impl ProcessPoolExecutor {
     /// submitted task or one `map` chunk; `tasks_stolen` counts jobs an idle driver took from a
     /// busy one's queue.
     pub fn stats(&self) -> PoolStats {
-        self.drivers.stats()
+        self.drivers().stats()
     }
 }
 
 impl Drop for ProcessPoolExecutor {
+    /// Leaving Python's `with` block: `shutdown(wait = true)`, which waits for every task
+    /// already running, including one that never returns (bound those with
+    /// [`submit_with_timeout`](ProcessPoolExecutor::submit_with_timeout)).
+    ///
+    /// After `shutdown(wait = false)`, [`terminate_workers`](ProcessPoolExecutor::terminate_workers)
+    /// or [`kill_workers`](ProcessPoolExecutor::kill_workers), the drop does not wait: the
+    /// drivers finish the running tasks, and reap their children, on a background thread. A
+    /// task that never returns then keeps its child until the program exits (the child sees
+    /// its parent's end of the socket close and exits then).
     fn drop(&mut self) {
-        self.shutdown(true, false);
+        if !self.detached.load(Ordering::Relaxed) {
+            self.shutdown(true, false);
+            return;
+        }
+        if let Some(drivers) = self.drivers.take() {
+            // If the thread cannot start, the closure (and the pool in it) is dropped here.
+            let _ = std::thread::Builder::new()
+                .name("ProcessPoolExecutor-closer".into())
+                .spawn(move || drop(drivers));
+        }
     }
 }
 
@@ -224,6 +341,7 @@ impl Handle {
         &self,
         tasks: Vec<T>,
         wrap: fn(T::Output) -> W,
+        timeout: Option<Duration>,
     ) -> Result<Vec<Future<W>>, SubmitError> {
         if let Some(reason) = self.shared.broken.get() {
             return Err(SubmitError::Broken(reason.clone()));
@@ -246,7 +364,7 @@ impl Handle {
             futures.push(future);
         }
         let completers: Arc<[Box<dyn Completer>]> = completers.into();
-        let job = Job { name: T::NAME, payloads, completers: completers.clone() };
+        let job = Job { name: T::NAME, payloads, completers: completers.clone(), timeout };
         let shared = self.shared.clone();
         let inner = self.pool.submit(move || driver::run_job(&shared, job))?;
         // If the job never runs (cancelled by `shutdown(cancel_futures)`, or failed by a broken
@@ -271,46 +389,17 @@ impl Handle {
     }
 }
 
-/// Feeds `MapIter` one future at a time, submitting `chunk` tasks per job.
-struct ChunkFeeder<I: Iterator<Item = T>, T: Task> {
-    handle: Handle,
-    tasks: I,
-    chunk: usize,
-    /// Futures of the last submitted chunk not yet handed to the iterator.
-    ready: VecDeque<Future<T::Output>>,
-}
-
-impl<I: Iterator<Item = T>, T: Task> ChunkFeeder<I, T> {
-    fn next(&mut self) -> Option<Result<Future<T::Output>, SubmitError>> {
-        if self.ready.is_empty() {
-            let tasks: Vec<T> = self.tasks.by_ref().take(self.chunk).collect();
-            if tasks.is_empty() {
-                return None;
-            }
-            match self.handle.submit_job(tasks, |output| output) {
-                Ok(futures) => self.ready.extend(futures),
-                Err(error) => return Some(Err(error)),
-            }
-        }
-        self.ready.pop_front().map(Ok)
-    }
-}
-
-impl<I: Iterator<Item = T>, T: Task> Drop for ChunkFeeder<I, T> {
-    /// The iterator is gone: nobody will read these results.
-    fn drop(&mut self) {
-        for future in self.ready.drain(..) {
-            future.cancel();
-        }
-    }
-}
-
-/// Builds a [`ProcessPoolExecutor`] (Python's keyword arguments).
+/// Builds a [`ProcessPoolExecutor`] (Python's keyword arguments, and the fault-handling
+/// options).
 #[derive(Default)]
 pub struct ProcessPoolBuilder {
     max_workers: Option<usize>,
     initializer: Option<Result<(&'static str, Vec<u8>), String>>,
     max_tasks_per_child: Option<usize>,
+    start_timeout: Option<Duration>,
+    max_frame_size: Option<usize>,
+    idle_timeout: Option<Duration>,
+    max_memory_per_child: Option<u64>,
 }
 
 impl ProcessPoolBuilder {
@@ -322,7 +411,8 @@ impl ProcessPoolBuilder {
 
     /// A registered task each child runs once as it starts, before any other task (Python's
     /// `initializer` and `initargs`: the arguments are the value's fields). Its output is
-    /// discarded. If it panics (or cannot run) the pool becomes broken, as a thread pool does:
+    /// discarded. If it panics (or cannot run, or does not finish within the
+    /// [`start_timeout`](Self::start_timeout)) the pool becomes broken, as a thread pool does:
     /// the futures of queued tasks fail with [`FutureError::Broken`] and later submits are
     /// refused with [`SubmitError::Broken`].
     pub fn initializer<T: Task>(mut self, initializer: T) -> Self {
@@ -341,19 +431,68 @@ impl ProcessPoolBuilder {
         self
     }
 
+    /// How long a new child may take to become ready: to start, connect, and run the
+    /// [`initializer`](Self::initializer). Default [`DEFAULT_START_TIMEOUT`] (60 s). A child
+    /// over it is killed and the pool becomes broken ([`FutureError::Broken`] naming the child,
+    /// the limit and the initializer). Zero is an error at `build`.
+    pub fn start_timeout(mut self, limit: Duration) -> Self {
+        self.start_timeout = Some(limit);
+        self
+    }
+
+    /// The largest message the parent accepts from a child, in bytes (default 1 GiB; at least
+    /// 64). A child's messages are untrusted input: a reply over the limit fails the task it
+    /// answers with [`FutureError::WorkerFailed`] ("... is over the limit of N bytes"), before
+    /// anything is allocated for it, and the child is replaced.
+    pub fn max_frame_size(mut self, bytes: usize) -> Self {
+        self.max_frame_size = Some(bytes);
+        self
+    }
+
+    /// A child that has had no task for this long exits; a new one starts when work comes
+    /// (loky's reusable executor). Off by default. A job sent just as its child was leaving is
+    /// sent again to a new child, not failed. Zero is an error at `build`.
+    pub fn idle_timeout(mut self, limit: Duration) -> Self {
+        self.idle_timeout = Some(limit);
+        self
+    }
+
+    /// A child whose resident set size (`VmRSS` in `/proc/<pid>/status`) is over `bytes` after
+    /// a job is replaced before the next one, as if it had reached `max_tasks_per_child`. Off
+    /// by default; Linux only (`build` refuses it where `/proc` cannot be read). Zero is an
+    /// error at `build`.
+    pub fn max_memory_per_child(mut self, bytes: u64) -> Self {
+        self.max_memory_per_child = Some(bytes);
+        self
+    }
+
     /// Builds the pool; no process starts before the first submit.
     pub fn build(self) -> Result<ProcessPoolExecutor, BuildError> {
+        let invalid = |why: &str| Err(BuildError::InvalidConfig(why.to_owned()));
         let max_workers = self.max_workers.unwrap_or_else(default_process_workers);
         if max_workers == 0 {
             return Err(BuildError::ZeroWorkers);
         }
         if self.max_tasks_per_child == Some(0) {
-            return Err(BuildError::InvalidConfig("max_tasks_per_child must be greater than 0".into()));
+            return invalid("max_tasks_per_child must be greater than 0");
+        }
+        if self.start_timeout == Some(Duration::ZERO) {
+            return invalid("start_timeout must be greater than 0");
+        }
+        if self.idle_timeout == Some(Duration::ZERO) {
+            return invalid("idle_timeout must be greater than 0");
+        }
+        if self.max_frame_size.is_some_and(|bytes| bytes < 64) {
+            return invalid("max_frame_size must be at least 64 bytes");
+        }
+        if self.max_memory_per_child == Some(0) {
+            return invalid("max_memory_per_child must be greater than 0");
+        }
+        if self.max_memory_per_child.is_some() && std::fs::metadata("/proc/self/status").is_err() {
+            return invalid("max_memory_per_child needs /proc/<pid>/status (Linux) to read a child's memory");
         }
         if child::is_worker() {
-            return Err(BuildError::InvalidConfig(
-                "a process pool cannot be created inside one of its worker processes".into(),
-            ));
+            return invalid("a process pool cannot be created inside one of its worker processes");
         }
         if child::started_as_worker() {
             return Err(BuildError::InvalidConfig(format!(
@@ -364,12 +503,24 @@ impl ProcessPoolBuilder {
         let initializer = self.initializer.transpose().map_err(BuildError::InvalidConfig)?;
         let exe = std::env::current_exe().map_err(BuildError::Spawn)?;
         let args = std::env::args_os().skip(1).collect();
-        let shared = Arc::new(Shared::new(exe, args, initializer, self.max_tasks_per_child));
+        let options = ChildOptions {
+            initializer,
+            max_tasks_per_child: self.max_tasks_per_child,
+            start_timeout: self.start_timeout.unwrap_or(DEFAULT_START_TIMEOUT),
+            max_frame_size: self.max_frame_size.unwrap_or(DEFAULT_MAX_FRAME).min(u32::MAX as usize),
+            idle_timeout: self.idle_timeout,
+            max_memory_per_child: self.max_memory_per_child,
+        };
+        let shared = Arc::new(Shared::new(exe, args, options));
         let drivers = ThreadPoolExecutor::builder()
             .max_workers(max_workers)
             .thread_name_prefix("ProcessPoolExecutor-driver")
             .build()?;
-        Ok(ProcessPoolExecutor { handle: Handle { pool: drivers.handle(), shared }, drivers })
+        Ok(ProcessPoolExecutor {
+            handle: Handle { pool: drivers.handle(), shared },
+            drivers: Some(drivers),
+            detached: AtomicBool::new(false),
+        })
     }
 }
 
@@ -379,6 +530,10 @@ impl fmt::Debug for ProcessPoolBuilder {
             .field("max_workers", &self.max_workers)
             .field("initializer", &self.initializer.as_ref().map(|init| init.as_ref().map(|(name, _)| *name)))
             .field("max_tasks_per_child", &self.max_tasks_per_child)
+            .field("start_timeout", &self.start_timeout)
+            .field("max_frame_size", &self.max_frame_size)
+            .field("idle_timeout", &self.idle_timeout)
+            .field("max_memory_per_child", &self.max_memory_per_child)
             .finish()
     }
 }

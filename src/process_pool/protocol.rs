@@ -20,6 +20,11 @@
 //! | 20 | `Failed` | child → parent | why one item could not run (unknown task, undecodable argument, unserialisable output) |
 //! | 21 | `Fatal` | child → parent | why a whole request could not be read: fails its remaining items |
 //!
+//! Frames from a child are untrusted input: the parent reads them with a size limit
+//! (`ProcessPoolBuilder::max_frame_size`, 1 GiB by default) checked on the length prefix before
+//! anything is allocated, and a body grows only as its bytes arrive. A frame over the limit
+//! fails the task it answers, and its child is replaced.
+//!
 //! A `Run` with `n` items is answered by `n` item replies (`Value`, `Panicked`, `Failed`) in
 //! item order, or by fewer followed by one `Fatal`. The replies stream: an item's result is sent
 //! as soon as it is known, so a child that dies in the middle of a chunk loses only the items it
@@ -258,26 +263,80 @@ pub(crate) fn write_frame(writer: &mut impl Write, frame: &[u8]) -> io::Result<(
 }
 
 /// Reads one frame body. `Ok(None)` on a clean end of stream (before any byte of a frame);
-/// an error if the stream ends inside a frame or the body cannot be allocated.
+/// an error if the stream ends inside a frame. The body grows as its bytes arrive, so a corrupt
+/// length allocates nothing it is not sent. Frames from a child, which are untrusted input, are
+/// read with [`read_frame_limited`] instead.
 pub(crate) fn read_frame(reader: &mut impl Read) -> io::Result<Option<Vec<u8>>> {
+    read_frame_limited(reader, u32::MAX as usize).map_err(FrameError::into_io)
+}
+
+/// The largest frame the parent accepts from a child unless the builder says otherwise
+/// (`ProcessPoolBuilder::max_frame_size`): 1 GiB.
+pub(crate) const DEFAULT_MAX_FRAME: usize = 1 << 30;
+
+/// What a body's first allocation is at most: the rest grows as bytes arrive.
+const FIRST_ALLOCATION: usize = 64 * 1024;
+
+/// Why a frame could not be read.
+#[derive(Debug)]
+pub(crate) enum FrameError {
+    /// The stream failed, timed out, or ended inside a frame.
+    Io(io::Error),
+    /// The length prefix announced more than the limit; nothing of the body was read.
+    TooLarge { len: usize, max: usize },
+}
+
+impl FrameError {
+    fn into_io(self) -> io::Error {
+        match self {
+            FrameError::Io(error) => error,
+            too_large => io::Error::new(io::ErrorKind::InvalidData, too_large.to_string()),
+        }
+    }
+}
+
+impl std::fmt::Display for FrameError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FrameError::Io(error) => error.fmt(f),
+            FrameError::TooLarge { len, max } => {
+                write!(f, "a frame of {len} bytes is over the limit of {max} bytes")
+            }
+        }
+    }
+}
+
+impl From<io::Error> for FrameError {
+    fn from(error: io::Error) -> Self {
+        FrameError::Io(error)
+    }
+}
+
+/// [`read_frame`] refusing a body longer than `max` bytes: the length prefix is checked before
+/// anything is allocated for the body.
+pub(crate) fn read_frame_limited(reader: &mut impl Read, max: usize) -> Result<Option<Vec<u8>>, FrameError> {
     let mut prefix = [0u8; 4];
     let mut filled = 0;
     while filled < prefix.len() {
         match reader.read(&mut prefix[filled..]) {
             Ok(0) if filled == 0 => return Ok(None),
-            Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
+            Ok(0) => return Err(io::Error::from(io::ErrorKind::UnexpectedEof).into()),
             Ok(n) => filled += n,
             Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
-            Err(error) => return Err(error),
+            Err(error) => return Err(error.into()),
         }
     }
     let len = u32::from_le_bytes(prefix) as usize;
+    if len > max {
+        return Err(FrameError::TooLarge { len, max });
+    }
     let mut body = Vec::new();
-    // `try_reserve`: a corrupt length gives an error value, not an allocation abort.
-    body.try_reserve_exact(len).map_err(|error| io::Error::new(io::ErrorKind::OutOfMemory, error))?;
+    // `try_reserve`: even the first chunk is an error value, not an allocation abort.
+    body.try_reserve_exact(len.min(FIRST_ALLOCATION))
+        .map_err(|error| io::Error::new(io::ErrorKind::OutOfMemory, error))?;
     reader.take(len as u64).read_to_end(&mut body)?;
     if body.len() != len {
-        return Err(io::ErrorKind::UnexpectedEof.into());
+        return Err(io::Error::from(io::ErrorKind::UnexpectedEof).into());
     }
     Ok(Some(body))
 }

@@ -6,7 +6,9 @@ use serde::{Deserialize, Serialize};
 
 use super::Task;
 use super::driver::describe;
-use super::protocol::{Reply, Request, decode_value, encode_value, read_frame};
+use super::protocol::{
+    FrameError, Reply, Request, decode_value, encode_value, read_frame, read_frame_limited,
+};
 use super::registry::{ItemOutcome, Registry};
 
 #[derive(Serialize, Deserialize)]
@@ -95,6 +97,25 @@ fn read_frame_tells_a_clean_end_from_a_cut_one() {
     assert_eq!(Reply::decode(&read_frame(&mut stream).unwrap().unwrap()).unwrap(), Reply::Panicked("a"));
     assert_eq!(Reply::decode(&read_frame(&mut stream).unwrap().unwrap()).unwrap(), Reply::Ready { pid: 1 });
     assert!(read_frame(&mut stream).unwrap().is_none());
+}
+
+#[test]
+fn frames_over_the_limit_are_refused_before_allocation() {
+    // A corrupt prefix announcing 4 GiB: refused at once, nothing reserved for the body.
+    let corrupt = [0xff, 0xff, 0xff, 0xff, 1, 2, 3];
+    match read_frame_limited(&mut Cursor::new(&corrupt[..]), 1 << 20) {
+        Err(FrameError::TooLarge { len, max }) => assert_eq!((len, max), (u32::MAX as usize, 1 << 20)),
+        other => panic!("expected TooLarge, got {other:?}"),
+    }
+    let message = FrameError::TooLarge { len: 100, max: 64 }.to_string();
+    assert_eq!(message, "a frame of 100 bytes is over the limit of 64 bytes");
+    // At the limit is fine.
+    let frame = Reply::Value(&[7; 59]).encode().unwrap();
+    assert_eq!(frame.len() - 4, 64);
+    assert!(read_frame_limited(&mut Cursor::new(&frame), 64).unwrap().is_some());
+    assert!(matches!(read_frame_limited(&mut Cursor::new(&frame), 63), Err(FrameError::TooLarge { .. })));
+    // Unlimited reading of a prefix without its body: an error, not an allocation of 4 GiB.
+    assert!(read_frame(&mut Cursor::new(&corrupt[..])).is_err());
 }
 
 #[test]

@@ -57,6 +57,10 @@ pub(crate) trait WorkerContext {
     /// Queues `task`, submitted by a task running on this worker, on this worker's own queue
     /// (the caller checked that the pool is this worker's).
     fn submit_local(&self, task: Task) -> Result<(), SubmitError>;
+    /// Pushes the second half of a `join` onto this worker's own deque (uncounted, never
+    /// refused: its caller takes it back or waits for it); gives it back if the thread holds no
+    /// slot.
+    fn push_join_half(&self, task: Task) -> Result<(), Task>;
 }
 
 #[cfg(not(loom))]

@@ -49,6 +49,7 @@ impl Task {
             RunResult::Ran => Run::Ran,
             RunResult::Cancelled => Run::Skipped,
             RunResult::RanElsewhere => Run::RanElsewhere,
+            RunResult::JoinHalf => Run::Ran,
         }
     }
 }

@@ -323,6 +323,28 @@ impl<W: Waitable> AsCompleted<W> {
         Some(Ok(future))
     }
 
+    /// The next completion recorded and not yet yielded (a future yielded after a scan may
+    /// still have its token in the collector).
+    fn pop_recorded(&mut self) -> Option<usize> {
+        if let Some(index) = self.ready.pop_front() {
+            return Some(index);
+        }
+        while let Some(index) = self.collector.pop() {
+            if self.futures[index].is_some() {
+                return Some(index);
+            }
+        }
+        None
+    }
+
+    /// A future not yet yielded that is done although its completion has not reached the
+    /// collector yet (its state is published before its listeners are notified).
+    fn find_done(&self) -> Option<usize> {
+        self.futures
+            .iter()
+            .position(|future| future.as_ref().is_some_and(|future| is_done(future.erased_future())))
+    }
+
     fn unregister_all(&mut self) {
         for (index, id) in self.registrations.entries.drain(..) {
             if let Some(future) = &self.futures[index] {
@@ -339,10 +361,7 @@ impl<W: Waitable> Iterator for AsCompleted<W> {
         if self.remaining == 0 {
             return None;
         }
-        if let Some(index) = self.ready.pop_front() {
-            return self.take(index);
-        }
-        if let Some(index) = self.collector.pop() {
+        if let Some(index) = self.pop_recorded() {
             return self.take(index);
         }
         let pending: Vec<&W> = self.futures.iter().flatten().collect();
@@ -351,7 +370,7 @@ impl<W: Waitable> Iterator for AsCompleted<W> {
         // its token in the collector.
         let collector = &self.collector;
         if steal_back_awaited(&blocker, &pending, self.deadline, &|| !collector.is_empty())
-            && let Some(index) = self.collector.pop()
+            && let Some(index) = self.pop_recorded()
         {
             return self.take(index);
         }
@@ -359,7 +378,7 @@ impl<W: Waitable> Iterator for AsCompleted<W> {
         let collector = &self.collector;
         blocker.block_until(&|| !collector.is_empty(), self.deadline);
         self.collector.set_waiter(None);
-        match self.collector.pop() {
+        match self.pop_recorded().or_else(|| self.find_done()) {
             Some(index) => self.take(index),
             None => {
                 self.remaining = 0;

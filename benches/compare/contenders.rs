@@ -88,9 +88,9 @@ pub const SPECS: &[Spec] = &[
         id: "stealpool-ws-join",
         role: Role::Ours,
         scales: true,
-        config: "as `stealpool-ws`, nested fan-out only, written as rayon's `join` with today's API: \
-                 each node submits one child, runs the other itself, then calls `result()` on the \
-                 first (half the tasks; shows what a `join` in the API would gain)",
+        config: "as `stealpool-ws`, nested fan-out only, written with `PoolHandle::join` (rayon's \
+                 idiom: the second child queued on the worker's deque, the first run inline, the \
+                 second claimed back unless stolen; no `Future` per node)",
         build: |w| Box::new(StealpoolJoin(Stealpool::new(w, SchedulerKind::WorkStealing, LocalOrder::Lifo))),
     },
     Spec {
@@ -244,7 +244,7 @@ impl Contender for Stealpool {
     }
 }
 
-/// `stealpool-ws` with the nested tree written as a `join`: one child submitted, one run inline.
+/// `stealpool-ws` with the nested tree written with `PoolHandle::join`.
 struct StealpoolJoin(Stealpool);
 
 fn stealpool_join_node(handle: &PoolHandle, depth: u32, index: usize, work: Work) {
@@ -252,12 +252,10 @@ fn stealpool_join_node(handle: &PoolHandle, depth: u32, index: usize, work: Work
         work.run(index);
         return;
     }
-    let inner = handle.clone();
-    let left = handle
-        .submit(move || stealpool_join_node(&inner, depth - 1, 2 * index, work))
-        .expect("the pool is open");
-    stealpool_join_node(handle, depth - 1, 2 * index + 1, work);
-    left.result().expect("a tree task does not fail");
+    handle.join(
+        || stealpool_join_node(handle, depth - 1, 2 * index, work),
+        || stealpool_join_node(handle, depth - 1, 2 * index + 1, work),
+    );
 }
 
 impl Contender for StealpoolJoin {

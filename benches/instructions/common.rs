@@ -72,6 +72,13 @@ const WORKLOADS: &[Workload] = &[
         target: None,
     },
     Workload {
+        name: "ws-join-tree",
+        unit: "node",
+        sizes: (9, 12),
+        run: |depth| join_tree(SchedulerKind::WorkStealing, depth as u32),
+        target: Some(120),
+    },
+    Workload {
         name: "threadpool-external-burst",
         unit: "task",
         sizes: (2_000, 12_000),
@@ -114,6 +121,20 @@ fn nested(scheduler: SchedulerKind, depth: u32) {
         for child in &children {
             child.result().expect("a tree node does not fail");
         }
+    }
+    let pool = pool(scheduler);
+    let handle = pool.handle();
+    pool.submit(move || node(&handle, depth)).expect("the pool is open").result().expect("no failure");
+}
+
+/// The same tree written with `PoolHandle::join`: each node queues its second child and runs
+/// the first itself (rayon's `join`).
+fn join_tree(scheduler: SchedulerKind, depth: u32) {
+    fn node(handle: &PoolHandle, depth: u32) {
+        if depth == 0 {
+            return;
+        }
+        handle.join(|| node(handle, depth - 1), || node(handle, depth - 1));
     }
     let pool = pool(scheduler);
     let handle = pool.handle();

@@ -151,6 +151,8 @@ pub(crate) enum RunResult {
     Cancelled,
     /// A waiting worker already ran it inline: the queue entry is stale.
     RanElsewhere,
+    /// It was the queued half of a `join` (not a task: the pool's counters leave it out).
+    JoinHalf,
 }
 
 /// A task as the scheduler's queues hold it.

@@ -47,6 +47,10 @@ pub(crate) struct StealingLocal {
     /// deque (0 once the worker popped since): lets `discard_top` pop the awaited task without
     /// first popping (and pushing back) a different one.
     top: std::cell::Cell<usize>,
+    /// An upper bound on the stale entries (tasks run inline or cancelled elsewhere) that
+    /// `discard_top` left in the deque: when it is zero, `discard_top` stops at the awaited
+    /// entry instead of popping (and pushing back) the live task beneath it.
+    stale: std::cell::Cell<usize>,
 }
 
 impl StealingLocal {
@@ -148,6 +152,7 @@ impl Scheduler for WorkStealing {
             deque,
             rng: std::cell::Cell::new((index as u64 + 1).wrapping_mul(0x2545_F491_4F6C_DD1D)),
             top: std::cell::Cell::new(0),
+            stale: std::cell::Cell::new(0),
         }
     }
 
@@ -176,16 +181,25 @@ impl Scheduler for WorkStealing {
         if !self.lifo || (top != 0 && top != awaited) {
             // The top is a task this worker pushed last and has not popped since: not the
             // awaited one, and (it was pending when pushed) no stale entry to clear above it.
+            // The awaited entry, further down, goes stale when the caller runs it inline.
+            local.stale.set(local.stale.get() + 1);
             return false;
         }
         let mut removed = false;
         loop {
+            if removed && local.stale.get() == 0 {
+                // Nothing stale below: leave the next entry where it is.
+                local.top.set(0);
+                return true;
+            }
             let Some(task) = local.deque.pop() else {
                 local.top.set(0);
+                local.stale.set(0);
                 return removed;
             };
             if task.identity() == awaited {
                 removed = true;
+                continue;
             } else if task.is_pending() {
                 // Another live task: back on top, where it was.
                 local.top.set(task.identity());
@@ -194,6 +208,7 @@ impl Scheduler for WorkStealing {
             }
             // Else a stale entry (run inline earlier, or cancelled): dropped, and counted as a
             // worker counts a skipped task it dequeues.
+            local.stale.set(local.stale.get().saturating_sub(1));
             if task.was_skipped() {
                 bump(&self.counters.of(local.index).tasks_skipped);
             }

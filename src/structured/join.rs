@@ -33,7 +33,7 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 
-use crate::blocking::{self, Blocker};
+use crate::blocking::{self, Blocker, WorkerContext};
 use crate::error::FutureError;
 use crate::future::{RunResult, Runnable};
 use crate::parker::Parker;
@@ -124,7 +124,7 @@ impl Runnable for JoinSlot {
         // Last access to the owner's stack was above; from here on only the slot is touched.
         self.state.store(DONE, Ordering::Release);
         self.owner.unpark();
-        RunResult::Ran
+        RunResult::JoinHalf
     }
 
     /// `b` is never cancelled: its caller is waiting for it, and runs it itself if it is still
@@ -220,11 +220,21 @@ where
     #[allow(unsafe_code)]
     slot.job.with_mut(|job| unsafe { *job = Some(erased) });
     slot.state.store(QUEUED, Ordering::Relaxed);
-    let queued = target.queue(slot.clone());
+    // One look at the thread-local worker context: a task of this pool queues `b` on its own
+    // deque and takes it back from there.
+    let worker = blocking::current_worker().filter(|worker| worker.pool_id() == target.pool_id());
+    let queued = match worker.as_deref() {
+        Some(worker) => match worker.push_join_half(slot.clone()) {
+            Ok(()) => true,
+            // A worker that handed its slot off (its task waited) queues as outside threads do.
+            Err(task) => target.queue(task),
+        },
+        None => target.queue(slot.clone()),
+    };
 
     let result_a = catch_unwind(AssertUnwindSafe(a));
 
-    let result_b = if queued && !claim_back(target.pool_id(), &slot) {
+    let result_b = if queued && !claim_back(worker.as_deref(), &slot) {
         // A worker is running `b` (or has run it): wait for it without helping.
         let done = || slot.state.load(Ordering::Acquire) == DONE;
         if !done() {
@@ -259,17 +269,12 @@ where
 
 /// Takes `b` back if no worker started it, removing its entry from the top of this thread's own
 /// deque when it is there (so that the slot can be reused and the deque does not grow).
-fn claim_back(pool_id: usize, slot: &Arc<JoinSlot>) -> bool {
+fn claim_back(worker: Option<&dyn WorkerContext>, slot: &Arc<JoinSlot>) -> bool {
     if slot.state.load(Ordering::Relaxed) != QUEUED {
         return false;
     }
-    let identity = slot.identity();
-    blocking::with_worker_of(pool_id, |context| {
-        context.discard_awaited_entry(identity);
-    });
-    if !slot.claim() {
-        return false;
+    if let Some(worker) = worker {
+        worker.discard_awaited_entry(slot.identity());
     }
-    blocking::with_worker_of(pool_id, |context| context.record_inline_run());
-    true
+    slot.claim()
 }

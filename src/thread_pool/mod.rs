@@ -319,7 +319,7 @@ impl structured::join::JoinTarget for PoolHandle {
     }
 
     fn queue(&self, task: Task) -> bool {
-        self.ops.submit_task(task).is_ok()
+        self.ops.queue_join_half(task)
     }
 }
 

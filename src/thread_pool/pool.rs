@@ -65,6 +65,8 @@ pub(crate) struct PoolConfig {
 pub(crate) trait PoolOps: Send + Sync {
     fn id(&self) -> usize;
     fn submit_task(&self, task: Task) -> Result<(), SubmitError>;
+    /// Queues the second half of a `join` from outside the pool (uncounted); false if refused.
+    fn queue_join_half(&self, task: Task) -> bool;
     fn shutdown(&self, wait: bool, cancel_futures: bool);
     fn stats(&self) -> PoolStats;
     fn max_workers(&self) -> usize;
@@ -318,7 +320,7 @@ impl<S: Scheduler> Pool<S> {
         };
         let slot = context.slot.borrow();
         match (result, &*slot) {
-            (RunResult::RanElsewhere, _) => {}
+            (RunResult::RanElsewhere | RunResult::JoinHalf, _) => {}
             (RunResult::Ran, Some(slot)) => bump(&self.counters.of(slot.index).tasks_run),
             (RunResult::Cancelled, Some(slot)) => bump(&self.counters.of(slot.index).tasks_skipped),
             (RunResult::Ran, None) => self.count_slotless_run(),
@@ -342,7 +344,7 @@ impl<S: Scheduler> Pool<S> {
         let Some(slot) = &*slot else {
             // This thread handed its slot off while its task waited: the task submits as an
             // outside thread does.
-            return self.submit_external(task);
+            return self.submit_external(task, true);
         };
         let word = self.lifecycle.load(Ordering::SeqCst);
         if word & (CLOSED | BROKEN) != 0 {
@@ -415,7 +417,7 @@ impl<S: Scheduler> Pool<S> {
     /// slot is free: threads start lazily and idle ones are reused, as in CPython. A submission
     /// first tries to take an idle token (left by a worker that finished a task with its queues
     /// empty) and calls this only if there was none; a worker parked for work counts as free.
-    fn start_worker_if_needed(&self) {
+    pub(crate) fn start_worker_if_needed(&self) {
         if self.spawned.load(Ordering::Relaxed) >= self.config.max_workers
             || self.scheduler.idle_workers() > 0
         {
@@ -480,6 +482,10 @@ impl<S: Scheduler> PoolOps for Pool<S> {
         self.id
     }
 
+    fn queue_join_half(&self, task: Task) -> bool {
+        self.submit_external(task, false).is_ok()
+    }
+
     fn submit_task(&self, task: Task) -> Result<(), SubmitError> {
         // Fast path: a task of this pool submitting to it (see `submit_local`).
         let mut task = Some(task);
@@ -489,7 +495,7 @@ impl<S: Scheduler> PoolOps for Pool<S> {
         if let Some(submitted) = local {
             return submitted;
         }
-        self.submit_external(task.expect("only the fast path takes the task"))
+        self.submit_external(task.expect("only the fast path takes the task"), true)
     }
 
     fn shutdown(&self, wait: bool, cancel_futures: bool) {
@@ -522,7 +528,8 @@ impl<S: Scheduler> PoolOps for Pool<S> {
 impl<S: Scheduler> Pool<S> {
     /// A submission from outside the pool (or from a thread that handed its slot off): counted
     /// in flight so that shutdown waits for it (module documentation).
-    fn submit_external(&self, task: Task) -> Result<(), SubmitError> {
+    /// `counted`: a task, counted in the pool's statistics (not the queued half of a `join`).
+    fn submit_external(&self, task: Task, counted: bool) -> Result<(), SubmitError> {
         let word = self.lifecycle.fetch_add(SUBMITTING, Ordering::SeqCst);
         if word & (CLOSED | BROKEN) != 0 {
             self.lifecycle.fetch_sub(SUBMITTING, Ordering::SeqCst);
@@ -538,7 +545,9 @@ impl<S: Scheduler> Pool<S> {
             }
             return Err(self.refusal(word));
         }
-        self.submitted_external.fetch_add(1, Ordering::Relaxed);
+        if counted {
+            self.submitted_external.fetch_add(1, Ordering::Relaxed);
+        }
         let claimed = self.acquire_idle_token();
         self.scheduler.push_external(task);
         if !claimed {

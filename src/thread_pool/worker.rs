@@ -96,6 +96,18 @@ impl<S: Scheduler> WorkerContext for WorkerCtx<S> {
         self.pool.submit_local(self, task)
     }
 
+    fn push_join_half(&self, task: Task) -> Result<(), Task> {
+        match &*self.slot.borrow() {
+            Some(slot) => {
+                self.pool.scheduler.push_local(&slot.local, task);
+                // Lazily started pools: a thread that could steal it.
+                self.pool.start_worker_if_needed();
+                Ok(())
+            }
+            None => Err(task),
+        }
+    }
+
     fn hand_off_slot(&self) -> bool {
         let Some(slot) = self.slot.borrow_mut().take() else { return false };
         match self.pool.hand_off(slot) {

@@ -71,8 +71,9 @@
 
 mod child;
 mod driver;
-mod protocol;
-mod registry;
+// `pub(crate)`: the MPI pool (`crate::mpi_pool`) shares the task codec and the registry.
+pub(crate) mod protocol;
+pub(crate) mod registry;
 #[cfg(test)]
 mod test;
 

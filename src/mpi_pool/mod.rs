@@ -251,7 +251,7 @@ struct ExecState {
 
 struct Counts {
     shutdown: bool,
-    /// Futures accepted and not done yet.
+    /// Tasks accepted and still held by rank 0 (see [`Ticket`]).
     unfinished: usize,
 }
 
@@ -259,13 +259,20 @@ impl ExecState {
     fn lock(&self) -> std::sync::MutexGuard<'_, Counts> {
         self.counts.lock().unwrap_or_else(PoisonError::into_inner)
     }
+}
 
-    /// A future of this executor is done.
-    fn finish_one(&self) {
-        let mut counts = self.lock();
+/// One accepted task of an executor, held by rank 0 with the task: dropped when rank 0 lets go
+/// of the task (completed, cancelled while queued, or failed), which is when
+/// `shutdown(wait = true)` stops waiting for it. Counting this way needs no done-callback on the
+/// user's future (a running callback would hold a handle and make `join` fail with `Shared`).
+pub(crate) struct Ticket(Arc<ExecState>);
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        let mut counts = self.0.lock();
         counts.unfinished -= 1;
         if counts.unfinished == 0 {
-            self.all_done.notify_all();
+            self.0.all_done.notify_all();
         }
     }
 }
@@ -399,12 +406,11 @@ impl Submitter {
         for task in tasks {
             let (promise, future) = Promise::new();
             match encode_value(&task) {
-                Ok(payload) => items.push(JobItem {
-                    name: T::NAME,
-                    payload,
-                    completer: Box::new(Typed { promise }),
-                    started: false,
-                }),
+                Ok(payload) => {
+                    counts.unfinished += 1;
+                    let completer = Box::new(Typed { promise, _ticket: Ticket(self.state.clone()) });
+                    items.push(JobItem { name: T::NAME, payload, completer, started: false });
+                }
                 Err(error) => {
                     let why = format!("could not serialise task `{}`: {error}", T::NAME);
                     let _ = promise.set_error(FutureError::WorkerFailed(why));
@@ -412,16 +418,12 @@ impl Submitter {
             }
             futures.push(future);
         }
+        // Unlocked before a refused job is dropped: its tickets take the lock.
+        drop(counts);
         if !items.is_empty()
             && self.commands.send(Command::Submit(Job { owner: self.state.id, items })).is_err()
         {
             return Err(SubmitError::Broken("MPI has been finalised: the program is ending".into()));
-        }
-        counts.unfinished += futures.len();
-        drop(counts);
-        for future in &futures {
-            let state = self.state.clone();
-            future.add_done_callback(move |_| state.finish_one());
         }
         Ok(futures)
     }

@@ -17,6 +17,7 @@ use mpi::request::{Request, StaticScope};
 use mpi::traits::*;
 use serde::de::DeserializeOwned;
 
+use super::Ticket;
 use super::backoff::Backoff;
 use super::protocol::{
     MAX_MESSAGE, OutcomeRef, SIGNAL, TAG_RECLAIM, TAG_REPORT, TAG_STOP, TAG_STOPPED, TAG_TASKS, TaskRef,
@@ -73,6 +74,8 @@ pub(crate) trait Completer: Send {
 /// The [`Completer`] of a future of `O`.
 pub(crate) struct Typed<O: 'static> {
     pub(crate) promise: Promise<O>,
+    /// Counts the task as unfinished for its executor until rank 0 lets go of it.
+    pub(crate) _ticket: Ticket,
 }
 
 impl<O: DeserializeOwned + Send + Sync + 'static> Completer for Typed<O> {

@@ -430,7 +430,7 @@ fn a_long_task_does_not_hold_up_the_rest() {
         assert!(get(short).is_ok());
     }
     let elapsed = started.elapsed();
-    // Without reclaiming, up to three short tasks could wait behind the long one for 3 s.
+    // Without reclaiming, short tasks queued behind the long one on its rank would wait 3 s.
     assert!(!long.done(), "the short tasks waited for the long one ({elapsed:?})");
     assert!(elapsed < Duration::from_millis(2_500), "{elapsed:?}");
     assert!(get(&long).is_ok());

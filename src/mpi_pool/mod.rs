@@ -72,7 +72,7 @@
 //! report; a `Reclaim` is answered in it.
 //!
 //! **Scheduling.** Rank 0 answers a report at once with a batch: whole jobs from the front of
-//! the queue, up to the rank's free room (`RANK_CAPACITY` = 4 tasks held per rank) and its fair
+//! the queue, up to the rank's free room (`RANK_CAPACITY` = 16 tasks held per rank) and its fair
 //! share (queued tasks / worker ranks, at least one), so that the last tasks spread over ranks
 //! instead of filling one. Idle ranks are served first. A rank that is idle and gets nothing is
 //! *parked*: its answer waits until tasks arrive. The local queue hides a round trip: while a
@@ -90,7 +90,7 @@
 //! arrives. Hence no task is lost or run twice, and each future completes once.
 //!
 //! **Threads.** Each process makes all its MPI calls from one thread (see `launch.rs`), which
-//! polls with back-off (`backoff.rs`: up to 1 ms when idle, as mpi4py.futures). On rank 0 that
+//! polls: it spins briefly after activity, then backs off to 1 ms sleeps (`backoff.rs`). On rank 0 that
 //! is the MPI thread; executors talk to it over a channel, and the futures' done-callbacks run
 //! on it (don't block in them). On a worker it is the main thread; tasks run on a runner thread.
 //!

@@ -49,6 +49,8 @@ struct Local {
 #[derive(Default)]
 struct LocalState {
     queue: VecDeque<Item>,
+    /// The runner is running an item.
+    running: bool,
     stop: bool,
 }
 
@@ -100,12 +102,14 @@ fn run_items(registry: &Registry, local: &Local, finished: Sender<(u64, ItemOutc
                     return;
                 }
                 if let Some(item) = state.queue.pop_front() {
+                    state.running = true;
                     break item;
                 }
                 state = local.ready.wait(state).unwrap_or_else(PoisonError::into_inner);
             }
         };
         let outcome = registry.run(&item.name, &item.payload);
+        local.lock().running = false;
         if finished.send((item.id, outcome)).is_err() {
             return;
         }
@@ -169,14 +173,22 @@ fn communicate(world: &impl Communicator, local: &Local, outcomes: &Receiver<(u6
             backoff.reset();
             continue;
         }
-        match outcomes.recv_timeout(backoff.next_wait()) {
+        // Spin only while the runner is idle: a spinning MPI thread would take the core from
+        // the task (ranks are often bound to one core each).
+        let runner_idle = {
+            let state = local.lock();
+            state.queue.is_empty() && !state.running
+        };
+        // Holding no task at all, the rank is parked: work may be far off.
+        let busy = !runner_idle || !finished.is_empty();
+        match backoff.wait_on(outcomes, runner_idle, busy) {
             Ok(outcome) => {
                 finished.push_back(outcome);
                 backoff.reset();
             }
             Err(RecvTimeoutError::Timeout) => {}
             // The runner is gone (it cannot be, short of a bug): keep serving MPI until `Stop`.
-            Err(RecvTimeoutError::Disconnected) => std::thread::sleep(super::backoff::MAX_WAIT),
+            Err(RecvTimeoutError::Disconnected) => std::thread::sleep(super::backoff::MAX_SLEEP),
         }
     }
 }

@@ -384,9 +384,10 @@ impl Driver {
             if !batch.is_empty() && size + job_size > MAX_MESSAGE {
                 break;
             }
-            let job = self.queue.pop_front().expect("the front job exists");
-            self.queued_items -= job.items.len();
-            for mut item in job.items {
+            let Job { owner, items } = self.queue.pop_front().expect("the front job exists");
+            self.queued_items -= items.len();
+            let mut items = items.into_iter();
+            while let Some(mut item) = items.next() {
                 let item_size = task_size(item.name, &item.payload);
                 if 4 + item_size > MAX_MESSAGE {
                     item.completer.fail(FutureError::WorkerFailed(format!(
@@ -394,6 +395,13 @@ impl Driver {
                         item.name
                     )));
                     continue;
+                }
+                if !batch.is_empty() && size + item_size > MAX_MESSAGE {
+                    // A chunk too large for one message: the rest goes in a later batch.
+                    let rest: Vec<JobItem> = std::iter::once(item).chain(items).collect();
+                    self.queued_items += rest.len();
+                    self.queue.push_front(Job { owner, items: rest });
+                    return batch;
                 }
                 if !item.started && !item.completer.start() {
                     continue; // cancelled while queued: it never runs

@@ -338,11 +338,19 @@ fn write_report(results: &[(String, usize, &str, Vec<f64>)], sizes: Sizes) {
         }
         let _ = writeln!(md);
     }
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let load: Vec<&str> = load.split_whitespace().take(3).collect();
     let _ = writeln!(
         md,
-        "The machine has {} cores: with 4 workers, workers share cores (and rank 0's MPI thread and \
-         the program share them too), so the 4-worker rows measure oversubscription, not scaling.",
-        std::thread::available_parallelism().map_or(1, |n| n.get())
+        "Notes. The machine has {cores} cores. With 1 worker the job has 2 ranks, which Open MPI \
+         binds to one core each when they do not outnumber the cores: their MPI threads then sleep \
+         instead of spinning (papers/mpi.md, section 2), hence the round trip of that row. With 2 \
+         and 4 workers the ranks outnumber the cores and are not bound; with 4 workers, workers \
+         share cores with each other and with rank 0, so those rows measure oversubscription, not \
+         scaling. Load average at the end of the run: {} (other work on the machine shows in the \
+         spread).",
+        load.join(" ")
     );
     std::fs::create_dir_all("results").unwrap();
     std::fs::write("results/mpi.csv", csv).unwrap();

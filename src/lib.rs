@@ -38,6 +38,8 @@
 //! - `sync`: `std` types normally, loom's under `--cfg loom` for the models in `loom-tests/`.
 //! - [`process_pool`]: [`ProcessPoolExecutor`]: tasks as serialisable values run in child
 //!   processes of the same executable, driven by one thread-pool worker per child (Unix).
+//! - `mpi_pool` (feature `mpi`): `MpiPoolExecutor`: the same tasks on the ranks of an MPI job
+//!   (`mpiexec`), scheduled by rank 0 over MPI point-to-point messages.
 //!
 //! See the repository's `papers/` for the design, the invariants and the measurements.
 
@@ -58,6 +60,8 @@ mod future;
 #[cfg(loom)]
 #[doc(hidden)]
 pub mod loom_api;
+#[cfg(all(feature = "mpi", unix, not(loom)))]
+pub mod mpi_pool;
 mod parker;
 #[cfg(all(unix, not(loom)))]
 pub mod process_pool;
@@ -71,6 +75,8 @@ mod wait;
 pub use error::{BuildError, FutureError, InvalidStateError, SubmitError, TaskPanic};
 pub use executor::{MapIter, MapOptions};
 pub use future::{AnyFuture, AwaitRef, AwaitValue, Future, Promise};
+#[cfg(all(feature = "mpi", unix, not(loom)))]
+pub use mpi_pool::MpiPoolExecutor;
 #[cfg(all(unix, not(loom)))]
 pub use process_pool::ProcessPoolExecutor;
 pub use scheduler::{LocalOrder, SchedulerKind};

@@ -72,8 +72,15 @@ pub(crate) fn is_worker() -> bool {
 ///
 /// Test targets: the default test harness owns `main`, so put process-pool tests in a target
 /// with `harness = false` whose `main` calls this first, then runs the tests.
+///
+/// With the `mpi` feature, the same call also turns ranks 1.. of an `mpiexec` launch into
+/// workers of the `MpiPoolExecutor` (the `mpi_pool` module).
 pub fn run_if_worker(registry: &Registry) {
     if !started_as_worker() {
+        // Under `mpiexec`, a worker rank serves the MPI pool here and never returns; rank 0
+        // starts its MPI thread (see `crate::mpi_pool`).
+        #[cfg(feature = "mpi")]
+        crate::mpi_pool::enter(registry);
         return;
     }
     IN_WORKER.store(true, Ordering::Relaxed);

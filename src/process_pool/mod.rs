@@ -104,9 +104,10 @@ mod channel;
 mod child;
 mod driver;
 mod map;
-mod protocol;
+// `pub(crate)`: the MPI pool (`crate::mpi_pool`) shares the task codec and the registry.
+pub(crate) mod protocol;
 mod reaper;
-mod registry;
+pub(crate) mod registry;
 #[cfg(test)]
 mod test;
 

@@ -417,10 +417,17 @@ impl<S: Scheduler> Pool<S> {
     /// slot is free: threads start lazily and idle ones are reused, as in CPython. A submission
     /// first tries to take an idle token (left by a worker that finished a task with its queues
     /// empty) and calls this only if there was none; a worker parked for work counts as free.
+    #[inline]
     pub(crate) fn start_worker_if_needed(&self) {
-        if self.spawned.load(Ordering::Relaxed) >= self.config.max_workers
-            || self.scheduler.idle_workers() > 0
-        {
+        // Once every thread is started (the steady state) this is one load and a compare.
+        if self.spawned.load(Ordering::Relaxed) < self.config.max_workers {
+            self.start_worker_unless_idle();
+        }
+    }
+
+    #[cold]
+    fn start_worker_unless_idle(&self) {
+        if self.scheduler.idle_workers() > 0 {
             return;
         }
         let mut threads = lock(&self.threads);

@@ -57,6 +57,9 @@ pub enum Fault {
     /// `thread_pool::pool`: a waiting task's thread never hands its slot to a spare thread
     /// (compensation off), so it blocks its worker.
     NoCompensation,
+    /// `scheduler::sleep`: the last searching worker to find work does not wake another one
+    /// for the work left behind (the pushes it gated woke nobody).
+    NoSearchChain,
     /// `structured::join`: the caller takes `b` back with a load of `QUEUED` and a separate
     /// store of `CLAIMED` instead of one compare-exchange, so a worker can start `b` in between.
     RacyJoinClaim,

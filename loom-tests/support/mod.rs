@@ -65,6 +65,15 @@ pub fn check_broken(fault: Fault, model: impl Fn() + Sync + Send + 'static) {
     check_bounded(TWIN_MIN_PREEMPTIONS, model);
 }
 
+/// Like [`check_broken`], with the bound capped at `max_preemptions` (at least
+/// [`TWIN_MIN_PREEMPTIONS`]): for twins whose model's state space at the default bound is too
+/// large for loom to reach the failure in reasonable time.
+#[allow(dead_code)]
+pub fn check_broken_capped(fault: Fault, max_preemptions: usize, model: impl Fn() + Sync + Send + 'static) {
+    let _fault = inject(fault);
+    check_between(TWIN_MIN_PREEMPTIONS, max_preemptions.max(TWIN_MIN_PREEMPTIONS), model);
+}
+
 /// Like [`check_broken`], for a fault with more than one symptom (which one loom meets first
 /// depends on the preemption bound): if the model fails with a message containing one of
 /// `symptoms`, panics with "loom found the fault: {message}"; any other failure passes through

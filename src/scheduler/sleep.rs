@@ -34,16 +34,23 @@
 //! does not park here: it hands its slot off and parks on its thread's own parker
 //! (`crate::blocking`), so completions never touch these parkers.
 //!
-//! A push wakes at most one worker, and only if one is registered as sleeping. A worker that
-//! takes a batch from the injector and leaves work behind wakes one more (a chain, as tokio's
-//! searching workers do), so a burst wakes workers one by one. What this protocol does not
-//! have yet is tokio's *searching gate* (a push wakes nobody while a woken worker is still
-//! looking for work), so a quick series of pushes can wake every sleeper even if one would do.
+//! A push wakes at most one worker, and only if one is registered as sleeping and none is
+//! *searching* (tokio's searching gate): a worker taken off the sleepers by a waker counts as
+//! searching until it finds work or goes back to sleep (`end_search`), and while one searches,
+//! pushes wake nobody. The last searcher to stop wakes one more worker if work is queued, so a
+//! burst wakes workers one by one, each when the previous one found work (a chain, as tokio's
+//! `transition_worker_from_searching`), never all at once. The gate's argument is the fences'
+//! again: a searcher decrements the count and fences before it looks at the queues, a push fences
+//! before it reads the count, so either the searcher's look finds the pushed task or the push sees
+//! no searcher and wakes a sleeper. A worker that takes a batch from the injector and leaves work
+//! behind also asks for one more (gated like a push).
 //! Shutdown is the one event that wakes everybody on purpose.
 //!
 //! # Checked by
 //!
-//! `loom-tests/loom_park.rs`: a push racing a worker going to sleep, on one and on two workers.
+//! `loom-tests/loom_park.rs`: a push racing a worker going to sleep, on one and on two workers;
+//! two pushes where the second is gated and the first task waits for the second (its twin
+//! without the searcher's chain wake-up deadlocks).
 //! Under loom the deques' emptiness checks are racy (as crossbeam's are, see
 //! `crate::sync::loom_deque`), so the broken twin without the fences (3) and (b) deadlocks, as
 //! does the one without the re-check (4).
@@ -78,6 +85,9 @@ pub(crate) struct Sleep {
     sleepers: Mutex<Vec<usize>>,
     /// `sleepers.len()`, readable without the lock.
     num_sleeping: AtomicUsize,
+    /// Workers woken (taken off `sleepers` by a waker) that have not yet found work or gone back
+    /// to sleep: tokio's "searching" workers. While one is searching, a push wakes nobody.
+    searching: AtomicUsize,
 }
 
 impl Sleep {
@@ -86,6 +96,7 @@ impl Sleep {
             parkers: (0..workers).map(|_| Arc::new(Parker::new())).collect(),
             sleepers: Mutex::new(Vec::with_capacity(workers)),
             num_sleeping: AtomicUsize::new(0),
+            searching: AtomicUsize::new(0),
         }
     }
 
@@ -95,6 +106,9 @@ impl Sleep {
     }
 
     /// Puts worker `index` to sleep unless `has_work()` or `ready()` (see the module doc).
+    /// `searching`: the worker was woken to search and has found nothing. Returns whether it was
+    /// woken by a waker and is now searching (it must call [`end_search`](Self::end_search)
+    /// when it finds work or comes back here).
     pub(crate) fn sleep(
         &self,
         index: usize,
@@ -102,11 +116,15 @@ impl Sleep {
         has_work: &dyn Fn() -> bool,
         ready: &dyn Fn() -> bool,
         deadline: Option<Instant>,
-    ) {
+        searching: bool,
+    ) -> bool {
+        if searching {
+            self.end_search(has_work);
+        }
         // (1) Spin: most gaps between tasks are short, and a futex round trip is not.
         for _ in 0..SPIN_ROUNDS {
             if has_work() || ready() {
-                return;
+                return false;
             }
             crate::sync::thread::yield_now();
         }
@@ -119,8 +137,7 @@ impl Sleep {
         #[cfg(loom)]
         if crate::faults::injected(crate::faults::Fault::SkipSleepRecheck) {
             self.parkers[index].park(deadline);
-            self.deregister(index);
-            return;
+            return !self.deregister(index);
         }
         // (3) Pairs with the fence in `notify_one` (b): see the invariant in the module doc.
         #[cfg(loom)]
@@ -137,12 +154,34 @@ impl Sleep {
             bump(&counters.wakeups);
         }
         let claimed_by_waker = !self.deregister(index);
-        // A push that chose this worker spent its one wake-up here. If this worker is about to
-        // return to its caller without searching (its `ready()` holds: a helper whose future
-        // completed, or shutdown), pass the wake-up on, or the pushed task could wait for a
-        // worker that nobody wakes while the others sleep.
-        if claimed_by_waker && ready() && has_work() {
-            self.notify_one();
+        // A waker that chose this worker counted it as searching. If it is about to return to
+        // its caller without searching (its `ready()` holds: shutdown), it stops searching here,
+        // passing the wake-up on if work is queued, or a pushed task could wait for a worker
+        // that nobody wakes while the others sleep.
+        if claimed_by_waker && ready() {
+            self.end_search(has_work);
+            return false;
+        }
+        claimed_by_waker
+    }
+
+    /// A searching worker stops searching (it found work, or is going back to sleep). The last
+    /// searcher to stop wakes another worker if work is queued: the pushes it gated may have
+    /// left more than it takes (tokio's `transition_worker_from_searching`).
+    ///
+    /// Pairs with `notify_one` as (3) pairs with (b): the decrement and the fence come before
+    /// the look at the queues, the push's fence before its read of `searching`, so either this
+    /// look sees the pushed task or the push sees no searcher and wakes a sleeper itself.
+    pub(crate) fn end_search(&self, has_work: &dyn Fn() -> bool) {
+        if self.searching.fetch_sub(1, Ordering::SeqCst) == 1 {
+            #[cfg(loom)]
+            if crate::faults::injected(crate::faults::Fault::NoSearchChain) {
+                return;
+            }
+            fence(Ordering::SeqCst);
+            if has_work() {
+                self.wake_one();
+            }
         }
     }
 
@@ -181,11 +220,22 @@ impl Sleep {
                 return;
             }
         }
+        // The searching gate: a woken worker is still looking, and will wake another if it
+        // leaves work behind (`end_search`).
+        if self.searching.load(Ordering::SeqCst) > 0 {
+            return;
+        }
+        self.wake_one();
+    }
+
+    /// Wakes one sleeping worker, if any, counting it as searching.
+    fn wake_one(&self) {
         let woken = {
             let mut sleepers = lock(&self.sleepers);
             let woken = sleepers.pop();
             if woken.is_some() {
                 self.num_sleeping.fetch_sub(1, Ordering::SeqCst);
+                self.searching.fetch_add(1, Ordering::SeqCst);
             }
             woken
         };
@@ -199,6 +249,8 @@ impl Sleep {
         let woken: Vec<usize> = {
             let mut sleepers = lock(&self.sleepers);
             self.num_sleeping.fetch_sub(sleepers.len(), Ordering::SeqCst);
+            // Each woken worker stops searching once, like those a push wakes.
+            self.searching.fetch_add(sleepers.len(), Ordering::SeqCst);
             sleepers.drain(..).collect()
         };
         for index in woken {

@@ -51,6 +51,8 @@ pub(crate) struct StealingLocal {
     /// `discard_top` left in the deque: when it is zero, `discard_top` stops at the awaited
     /// entry instead of popping (and pushing back) the live task beneath it.
     stale: std::cell::Cell<usize>,
+    /// Whether this worker was woken to search and has not found work since (`sleep`).
+    searching: std::cell::Cell<bool>,
 }
 
 impl StealingLocal {
@@ -153,6 +155,7 @@ impl Scheduler for WorkStealing {
             rng: std::cell::Cell::new((index as u64 + 1).wrapping_mul(0x2545_F491_4F6C_DD1D)),
             top: std::cell::Cell::new(0),
             stale: std::cell::Cell::new(0),
+            searching: std::cell::Cell::new(false),
         }
     }
 
@@ -169,11 +172,15 @@ impl Scheduler for WorkStealing {
 
     fn next_task(&self, local: &StealingLocal) -> Option<Task> {
         local.top.set(0);
-        local
+        let task = local
             .deque
             .pop()
             .or_else(|| self.steal_from_injector(local))
-            .or_else(|| self.steal_from_others(local))
+            .or_else(|| self.steal_from_others(local));
+        if task.is_some() && local.searching.replace(false) {
+            self.sleep.end_search(&|| self.has_work());
+        }
+        task
     }
 
     fn discard_top(&self, local: &StealingLocal, awaited: usize) -> bool {
@@ -217,7 +224,9 @@ impl Scheduler for WorkStealing {
 
     fn park(&self, local: &StealingLocal, ready: &dyn Fn() -> bool, deadline: Option<Instant>) {
         let counters = self.counters.of(local.index);
-        self.sleep.sleep(local.index, counters, &|| self.has_work(), ready, deadline);
+        let searching = local.searching.replace(false);
+        let woken = self.sleep.sleep(local.index, counters, &|| self.has_work(), ready, deadline, searching);
+        local.searching.set(woken);
     }
 
     fn wake_all(&self) {

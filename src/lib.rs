@@ -53,15 +53,16 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod blocking;
 mod error;
-mod executor;
 #[cfg(loom)]
 mod faults;
 mod future;
 #[cfg(loom)]
 #[doc(hidden)]
 pub mod loom_api;
+mod map;
 #[cfg(all(feature = "mpi", unix, not(loom)))]
 pub mod mpi_pool;
+mod notify;
 mod parker;
 #[cfg(all(unix, not(loom)))]
 pub mod process_pool;
@@ -73,8 +74,8 @@ mod thread_pool;
 mod wait;
 
 pub use error::{BuildError, FutureError, InvalidStateError, SubmitError, TaskPanic};
-pub use executor::{MapIter, MapOptions};
 pub use future::{AnyFuture, AwaitRef, AwaitValue, Future, Promise};
+pub use map::{MapIter, MapOptions};
 #[cfg(all(feature = "mpi", unix, not(loom)))]
 pub use mpi_pool::MpiPoolExecutor;
 #[cfg(all(unix, not(loom)))]

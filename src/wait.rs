@@ -13,9 +13,10 @@
 use std::collections::{HashSet, VecDeque};
 use std::time::{Duration, Instant};
 
-use crate::blocking::{self, Blocker, Notify};
+use crate::blocking::{self, Blocker};
 use crate::error::FutureError;
 use crate::future::{AnyFuture, Erased, Future};
+use crate::notify::Notify;
 
 use crate::sync::{Arc, Mutex, lock};
 

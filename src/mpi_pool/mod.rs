@@ -133,8 +133,8 @@ use std::thread::JoinHandle;
 
 use self::rank0::{Command, Job, JobItem, Typed};
 use crate::error::{BuildError, FutureError, SubmitError};
-use crate::executor::{MapIter, MapOptions};
 use crate::future::{Future, Promise};
+use crate::map::{MapIter, MapOptions};
 use crate::process_pool::protocol::encode_value;
 use crate::process_pool::{Registry, Task};
 

@@ -127,8 +127,8 @@ use self::driver::{ChildOptions, Completer, Job, Shared, Typed};
 use self::map::ChunkFeeder;
 use self::protocol::{DEFAULT_MAX_FRAME, encode_value};
 use crate::error::{BuildError, FutureError, SubmitError};
-use crate::executor::{MapIter, MapOptions};
 use crate::future::{Future, Promise};
+use crate::map::{MapIter, MapOptions};
 use crate::stats::PoolStats;
 use crate::thread_pool::{PoolHandle, ThreadPoolExecutor};
 

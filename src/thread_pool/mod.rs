@@ -10,8 +10,8 @@ pub(crate) mod worker;
 use std::fmt;
 
 use crate::error::{BuildError, SubmitError};
-use crate::executor::{MapIter, MapOptions};
 use crate::future::{Future, TaskCell};
+use crate::map::{MapIter, MapOptions};
 use crate::scheduler::Task;
 use crate::scheduler::{LocalOrder, SchedulerConfig, SchedulerKind, SharedQueue, WorkStealing};
 use crate::stats::PoolStats;

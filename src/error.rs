@@ -181,6 +181,9 @@ pub enum SubmitError {
     Shutdown,
     /// The executor is broken (an initializer panicked); the text says why.
     Broken(String),
+    /// An argument is out of range (Python raises `ValueError`), e.g.
+    /// `MapOptions::buffersize(0)`; the text says which.
+    InvalidArgument(&'static str),
 }
 
 impl fmt::Display for SubmitError {
@@ -190,6 +193,7 @@ impl fmt::Display for SubmitError {
             SubmitError::Broken(why) => {
                 write!(f, "cannot schedule new tasks: the executor is broken: {why}")
             }
+            SubmitError::InvalidArgument(why) => write!(f, "invalid argument: {why}"),
         }
     }
 }

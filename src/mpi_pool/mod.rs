@@ -327,8 +327,9 @@ impl MpiPoolExecutor {
     ///
     /// With `chunksize = n`, `n` consecutive tasks travel to one rank together and run there one
     /// after the other (fewer messages for small tasks), unless an idle rank reclaims the ones
-    /// not started yet. Each still has its own result. The first error ends the iteration at its
-    /// item; dropping the iterator cancels the items that have not been sent.
+    /// not started yet. Each still has its own result, and a failed item does not end the
+    /// iteration; the map's `timeout` does (see [`MapIter`]). Dropping the iterator cancels the
+    /// items that have not been sent.
     pub fn map_with<'a, T, I>(
         &self,
         tasks: I,

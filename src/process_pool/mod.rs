@@ -219,8 +219,10 @@ impl ProcessPoolExecutor {
     /// result: a panic fails its item only; a child that dies (or is killed for a task timeout)
     /// in the middle of a chunk fails the item it was running, and the items after it, which
     /// had not started, run on a fresh child. With `buffersize`, the look-ahead is rounded up
-    /// to whole chunks. The first error ends the iteration at its item; dropping the iterator
-    /// cancels the items that have not been sent.
+    /// to whole chunks. Each item yields its own `Result` and a failed item does not end the
+    /// iteration; the map's `timeout` does (see [`MapIter`]). `buffersize(0)` is refused with
+    /// [`SubmitError::InvalidArgument`]. Dropping the iterator cancels the items that have not
+    /// been sent.
     pub fn map_with<'a, T, I>(
         &self,
         tasks: I,

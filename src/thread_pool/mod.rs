@@ -257,9 +257,14 @@ impl PoolHandle {
         self.map_with(function, inputs, MapOptions::new())
     }
 
-    /// Applies `function` to every input on the pool. Results come in input order, lazily;
-    /// the first error (a panic, the timeout) is yielded at its item and ends the iteration;
-    /// dropping the iterator cancels the items that have not started.
+    /// Applies `function` to every input on the pool. Results come in input order, lazily, one
+    /// `Result` per item: an item whose function panicked yields its
+    /// [`FutureError::Panicked`](crate::FutureError::Panicked) at its position and the next
+    /// items follow; the timeout (counted from the call) yields
+    /// [`FutureError::Timeout`](crate::FutureError::Timeout) at the first item not ready and
+    /// ends the iteration. Dropping the iterator cancels the items that have not started.
+    /// `buffersize(0)` is refused with [`SubmitError::InvalidArgument`], as is a submit after
+    /// shutdown with [`SubmitError::Shutdown`].
     pub fn map_with<'a, A, T, F, I>(
         &self,
         function: F,

@@ -210,6 +210,10 @@ pub enum BuildError {
     Spawn(std::io::Error),
     /// An option is out of range or cannot be used here; the text says which and why.
     InvalidConfig(String),
+    /// `thread_name_prefix` cannot name a thread: it contains a NUL byte.
+    InvalidThreadName(String),
+    /// `stack_size` cannot be a thread's stack size: zero, or larger than `isize::MAX` bytes.
+    InvalidStackSize(usize),
 }
 
 impl fmt::Display for BuildError {
@@ -218,6 +222,13 @@ impl fmt::Display for BuildError {
             BuildError::ZeroWorkers => f.write_str("max_workers must be greater than 0"),
             BuildError::Spawn(err) => write!(f, "could not start a worker: {err}"),
             BuildError::InvalidConfig(why) => write!(f, "invalid configuration: {why}"),
+            BuildError::InvalidThreadName(prefix) => {
+                write!(f, "invalid thread_name_prefix {prefix:?}: a thread name cannot contain a NUL byte")
+            }
+            BuildError::InvalidStackSize(bytes) => write!(
+                f,
+                "invalid stack_size {bytes}: it must be greater than 0 and at most isize::MAX bytes"
+            ),
         }
     }
 }
@@ -226,7 +237,10 @@ impl std::error::Error for BuildError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             BuildError::Spawn(err) => Some(err),
-            BuildError::ZeroWorkers | BuildError::InvalidConfig(_) => None,
+            BuildError::ZeroWorkers
+            | BuildError::InvalidConfig(_)
+            | BuildError::InvalidThreadName(_)
+            | BuildError::InvalidStackSize(_) => None,
         }
     }
 }

@@ -353,7 +353,8 @@ impl ThreadPoolBuilder {
         self
     }
 
-    /// Threads are named `{prefix}_{index}` (default `ThreadPoolExecutor-{pool id}`).
+    /// Threads are named `{prefix}_{index}` (default `ThreadPoolExecutor-{pool id}`); a prefix
+    /// with a NUL byte is refused by [`build`](Self::build) ([`BuildError::InvalidThreadName`]).
     pub fn thread_name_prefix(mut self, prefix: impl Into<String>) -> Self {
         self.thread_name_prefix = Some(prefix.into());
         self
@@ -390,17 +391,49 @@ impl ThreadPoolBuilder {
         self
     }
 
-    /// Stack size of the worker threads (default: the platform's).
+    /// Stack size of the worker threads (default: the platform's; the platform's minimum if
+    /// smaller). Zero, or more than `isize::MAX`, is refused by [`build`](Self::build)
+    /// ([`BuildError::InvalidStackSize`]).
     pub fn stack_size(mut self, bytes: usize) -> Self {
         self.stack_size = Some(bytes);
         self
     }
 
-    /// Builds the pool; no thread starts before the first submit.
+    /// Builds the pool; no thread starts before the first submit, so every option that could
+    /// stop a thread from starting is checked here: zero workers, a thread name prefix with a
+    /// NUL byte, a stack size of zero or over `isize::MAX`.
+    ///
+    /// ```
+    /// use stealpool::{BuildError, LocalOrder, SchedulerKind, ThreadPoolExecutor};
+    ///
+    /// let pool = ThreadPoolExecutor::builder()
+    ///     .max_workers(4)
+    ///     .thread_name_prefix("resize")
+    ///     .initializer(|| println!("worker starting"))
+    ///     .scheduler(SchedulerKind::WorkStealing)
+    ///     .local_order(LocalOrder::Fifo)
+    ///     .build()?;
+    /// let name = pool.submit(|| std::thread::current().name().map(str::to_owned))?.join()?;
+    /// assert_eq!(name.as_deref(), Some("resize_0"));
+    ///
+    /// let refused = ThreadPoolExecutor::builder().thread_name_prefix("a\0b").build();
+    /// assert!(matches!(refused, Err(BuildError::InvalidThreadName(_))));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn build(self) -> Result<ThreadPoolExecutor, BuildError> {
         let max_workers = self.max_workers.unwrap_or_else(default_max_workers);
         if max_workers == 0 {
             return Err(BuildError::ZeroWorkers);
+        }
+        if let Some(prefix) = &self.thread_name_prefix
+            && prefix.contains('\0')
+        {
+            return Err(BuildError::InvalidThreadName(prefix.clone()));
+        }
+        if let Some(bytes) = self.stack_size
+            && (bytes == 0 || bytes > isize::MAX as usize)
+        {
+            return Err(BuildError::InvalidStackSize(bytes));
         }
         let scheduler_config = SchedulerConfig { workers: max_workers, local_order: self.local_order };
         let config = PoolConfig {

@@ -395,8 +395,19 @@ impl<W: Waitable> Iterator for AsCompleted<W> {
 }
 
 impl<W: Waitable> Drop for AsCompleted<W> {
+    /// Takes the collector off every future still pending (a registration left behind only
+    /// costs a wake-up nobody reads, so it is safe to skip).
+    ///
+    /// While the thread unwinds, a second panic escaping this drop would abort the process (a
+    /// failed loom model unwinds through here, and loom panics again on any access to its
+    /// primitives after the failure): then the work runs under `catch_unwind` and a panic is
+    /// dropped.
     fn drop(&mut self) {
-        self.unregister_all();
+        if std::thread::panicking() {
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.unregister_all()));
+        } else {
+            self.unregister_all();
+        }
     }
 }
 

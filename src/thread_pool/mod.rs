@@ -50,6 +50,20 @@ pub struct ThreadPoolExecutor {
 
 /// A cloneable reference to a pool, for submitting from tasks and other threads. Unlike the
 /// [`ThreadPoolExecutor`], dropping a handle does not shut the pool down.
+///
+/// ```
+/// use stealpool::ThreadPoolExecutor;
+///
+/// let pool = ThreadPoolExecutor::new(2)?;
+/// let handle = pool.handle();
+/// // A task that submits a task of its own and waits for it (no deadlock, even on one worker).
+/// let outer = pool.submit(move || {
+///     let inner = handle.submit(|| 20).expect("the pool is open");
+///     *inner.result().expect("the inner task returns") + 1
+/// })?;
+/// assert_eq!(outer.join()?, 21);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone)]
 pub struct PoolHandle {
     ops: Arc<dyn PoolOps>,
@@ -334,7 +348,21 @@ impl fmt::Debug for PoolHandle {
     }
 }
 
-/// Builds a [`ThreadPoolExecutor`] (Python's keyword arguments).
+/// Builds a [`ThreadPoolExecutor`] (Python's keyword arguments): see
+/// [`build`](Self::build) for an example and the options it refuses.
+///
+/// ```
+/// use stealpool::{SchedulerKind, ThreadPoolExecutor};
+///
+/// // ThreadPoolExecutor(max_workers=2, thread_name_prefix="io"), on CPython's FIFO design.
+/// let pool = ThreadPoolExecutor::builder()
+///     .max_workers(2)
+///     .thread_name_prefix("io")
+///     .scheduler(SchedulerKind::SharedQueue)
+///     .build()?;
+/// assert_eq!(pool.max_workers(), 2);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Default)]
 pub struct ThreadPoolBuilder {
     max_workers: Option<usize>,

@@ -454,17 +454,17 @@ fn targets(view: &View, w: &mut String) {
     );
     let verdict = |ok: bool| if ok { "yes" } else { "**no**" };
     let mut speedup = |group: &str, goal: f64, contender: usize| {
-        if let Some(case) = view.largest(group) {
-            if let (Some(naive), Some(mine)) = (view.naive(case, h), view.median(case, contender, h)) {
-                let x = naive / mine;
-                let who = if contender == ws { String::new() } else { format!(" (`{}`)", id(contender)) };
-                let _ = writeln!(
-                    w,
-                    "| ≥ {goal}× the naive pool{who} | {} | {x:.2}× | {} |",
-                    view.run.cases[case].id,
-                    verdict(x >= goal)
-                );
-            }
+        if let Some(case) = view.largest(group)
+            && let (Some(naive), Some(mine)) = (view.naive(case, h), view.median(case, contender, h))
+        {
+            let x = naive / mine;
+            let who = if contender == ws { String::new() } else { format!(" (`{}`)", id(contender)) };
+            let _ = writeln!(
+                w,
+                "| ≥ {goal}× the naive pool{who} | {} | {x:.2}× | {} |",
+                view.run.cases[case].id,
+                verdict(x >= goal)
+            );
         }
     };
     speedup("nested", 3.0, ws);

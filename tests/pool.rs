@@ -145,22 +145,27 @@ fn max_workers_tasks_run_at_once(kind: SchedulerKind) {
         for i in 0..round % 3 {
             assert_eq!(get(&pool.submit(move || i).unwrap()), Ok(&i));
         }
-        let all_in = Latch::new(N);
-        let futures: Vec<_> = (0..N)
-            .map(|_| {
-                let all_in = all_in.clone();
-                pool.submit(move || {
-                    all_in.count_down();
-                    all_in.wait_for(PATIENCE)
-                })
-                .unwrap()
-            })
-            .collect();
-        for future in &futures {
+        for future in &meeting(&pool, N) {
             assert_eq!(get(future), Ok(&true), "round {round}: a task waited for a thread");
         }
         assert_eq!(pool.threads_started(), N);
     }
+}
+
+/// Submits `n` tasks that each wait (up to [`PATIENCE`]) until all `n` have started; each
+/// returns whether they all met, which needs `n` threads at once.
+fn meeting(pool: &ThreadPoolExecutor, n: usize) -> Vec<Future<bool>> {
+    let all_in = Latch::new(n);
+    (0..n)
+        .map(|_| {
+            let all_in = all_in.clone();
+            pool.submit(move || {
+                all_in.count_down();
+                all_in.wait_for(PATIENCE)
+            })
+            .unwrap()
+        })
+        .collect()
 }
 
 /// CPython reuses an idle thread instead of starting another: submit, wait for the result,
@@ -178,18 +183,9 @@ fn sequential_submit_and_result_start_exactly_one_thread(kind: SchedulerKind) {
 fn idle_threads_are_reused(kind: SchedulerKind) {
     const N: usize = 4;
     let pool = pool(kind, N);
-    let all_in = Latch::new(N);
-    let futures: Vec<_> = (0..N)
-        .map(|_| {
-            let all_in = all_in.clone();
-            pool.submit(move || {
-                all_in.count_down();
-                all_in.wait();
-            })
-            .unwrap()
-        })
-        .collect();
-    common::wait_all(&futures);
+    for future in &meeting(&pool, N) {
+        assert_eq!(get(future), Ok(&true), "a task waited for a thread");
+    }
     assert_eq!(pool.threads_started(), N);
     for i in 0..200 {
         assert_eq!(get(&pool.submit(move || i).unwrap()), Ok(&i));

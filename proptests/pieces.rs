@@ -7,8 +7,8 @@
 //! - `as_completed` while another thread completes the pending futures one by one: those done
 //!   at the call first in input order, then the rest in completion order;
 //! - `map` with random lengths, `buffersize`, `chunksize` and failing items on random pools:
-//!   the items before the first failure in order, then that failure, then the end; every item
-//!   runs at most once and the pool's counters balance;
+//!   every item in input order, a failure at its own position and the items after it too; every
+//!   item runs at most once and the pool's counters balance;
 //! - trees of nested submit-and-wait on 1 to 8 workers (helping must keep a one-worker pool
 //!   from deadlocking).
 

@@ -1,6 +1,14 @@
 //! `cancel`: a task can be cancelled only before it starts.
 //!
-//! The Python original:
+//! The Python originals: first a cancel right after the submit,
+//!
+//! ```python
+//! with ThreadPoolExecutor(max_workers=2) as executor:
+//!     myTask = executor.submit(someTask, (1))
+//!     print(myTask.cancel())
+//! ```
+//!
+//! then four tasks on two workers:
 //!
 //! ```python
 //! def someTask(n):
@@ -18,7 +26,13 @@
 //!
 //! With two workers, tasks 1 and 2 keep both busy, task 3 is still queued, and `cancel()`
 //! returns true: task 3 never runs. With four workers task 3 has already started, and a
-//! running task cannot be cancelled: false. The example runs both.
+//! running task cannot be cancelled: false. The example runs all three.
+//!
+//! Cancelling right after the submit is a race in Python that the task almost always wins:
+//! `submit` starts a thread for it, and that thread takes the task from the queue and marks it
+//! running before the main thread reaches `cancel()`, so the script prints `False` and the task
+//! runs. Here the task signals that it has started and the main thread waits for that signal
+//! before cancelling, so the answer is always false.
 //!
 //! Both runs use the shared-queue scheduler, CPython's design: one FIFO queue, so task 3 is
 //! taken only after tasks 1 and 2. On the work-stealing scheduler a worker may take task 3
@@ -93,6 +107,22 @@ fn two_workers(out: &Out, second: Duration) -> Result<(), Box<dyn Error>> {
     Ok(())
 }
 
+/// A cancel right after the submit: the task has already started.
+fn right_after_submit(out: &Out, second: Duration) -> Result<(), Box<dyn Error>> {
+    let (started, task_started) = Promise::<()>::new();
+    let executor = pool(2)?;
+    let my_task = {
+        let task = some_task(out, 1, second, None);
+        executor.submit(move || {
+            started.set_result(()).expect("only this task completes the promise");
+            task()
+        })?
+    };
+    task_started.result()?;
+    out.line(my_task.cancel());
+    Ok(())
+}
+
 /// Four workers: task 3 is already running when `cancel()` is called.
 fn four_workers(out: &Out, second: Duration) -> Result<(), Box<dyn Error>> {
     // Python usually prints False here, but that too is a race. CPython's `submit` starts a new
@@ -120,6 +150,8 @@ fn four_workers(out: &Out, second: Duration) -> Result<(), Box<dyn Error>> {
 
 /// The example, writing to `out`; one second of the Python script lasts `second` here.
 pub fn run(out: &Out, second: Duration) -> Result<(), Box<dyn Error>> {
+    out.line("cancel right after submit:");
+    right_after_submit(out, second)?;
     out.line("max_workers=2:");
     two_workers(out, second)?;
     out.line("max_workers=4:");
@@ -138,9 +170,17 @@ mod tests {
     #[test]
     fn a_queued_task_is_cancelled_and_a_running_one_is_not() {
         let lines = captured(|out| run(out, Duration::from_millis(1)));
-        let split = position(&lines, "max_workers=4:");
-        let (two, four) = (&lines[..split], &lines[split + 1..]);
-        assert_eq!(two[0], "max_workers=2:");
+        assert_eq!(lines[0], "cancel right after submit:");
+        let (first, two) = (position(&lines, "max_workers=2:"), position(&lines, "max_workers=4:"));
+        let (right_after, two, four) = (&lines[1..first], &lines[first + 1..two], &lines[two + 1..]);
+
+        // Right after the submit: the task had started, so `cancel()` returned false and it ran.
+        assert_eq!(
+            right_after.iter().filter(|l| *l == "true" || *l == "false").collect::<Vec<_>>(),
+            ["false"]
+        );
+        assert_ran(right_after, 1);
+        assert_eq!(right_after.len(), 3, "{right_after:#?}");
 
         // Two workers: `cancel()` returned true and task 3 never ran; the others did.
         assert_eq!(two.iter().filter(|l| *l == "true" || *l == "false").collect::<Vec<_>>(), ["true"]);

@@ -17,6 +17,8 @@ mod cancel;
 mod context_manager;
 #[path = "exceptions.rs"]
 mod exceptions;
+#[path = "future_methods.rs"]
+mod future_methods;
 #[path = "map.rs"]
 mod map;
 #[path = "shutdown.rs"]
@@ -28,11 +30,12 @@ use std::error::Error;
 
 type Example = fn() -> Result<(), Box<dyn Error>>;
 
-const EXAMPLES: [(&str, &str, Example); 7] = [
+const EXAMPLES: [(&str, &str, Example); 8] = [
     ("thread_pool_basic", "three threads take turns at seven tasks", thread_pool_basic::main),
     ("context_manager", "leaving the scope waits for the tasks", context_manager::main),
     ("map", "results in input order", map::main),
     ("shutdown", "finish what was accepted, refuse what comes after", shutdown::main),
+    ("future_methods", "what a future says about its task, and when", future_methods::main),
     ("cancel", "only a task that has not started can be cancelled", cancel::main),
     ("as_completed", "results in completion order", as_completed::main),
     ("exceptions", "a task's panic reaches the caller as a value", exceptions::main),

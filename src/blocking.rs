@@ -27,16 +27,10 @@ use std::time::{Duration, Instant};
 
 use crate::error::SubmitError;
 use crate::future::cell::NO_POOL;
+use crate::notify::Notify;
 use crate::parker::Parker;
 use crate::scheduler::Task;
 use crate::sync::{Arc, thread_local};
-
-/// Something a completing future can wake: a parked thread, a worker, a collector of many
-/// completions. `token` tells the receiver which of its futures completed.
-#[doc(hidden)]
-pub trait Notify: Send + Sync {
-    fn notify(&self, token: usize);
-}
 
 /// The worker-thread side of blocking, implemented by each pool's worker context.
 pub(crate) trait WorkerContext {

@@ -108,6 +108,30 @@ impl fmt::Display for TaskPanic {
 impl std::error::Error for TaskPanic {}
 
 /// Why a [`Future`](crate::Future) has no value to give.
+///
+/// ```
+/// use std::time::Duration;
+/// use stealpool::{FutureError, ThreadPoolExecutor};
+///
+/// let pool = ThreadPoolExecutor::new(1)?;
+/// let (go, wait_for_go) = std::sync::mpsc::channel::<()>();
+/// let busy = pool.submit(move || wait_for_go.recv().is_ok())?;
+/// let queued = pool.submit(|| 1)?;
+/// // TimeoutError: the wait gave up; the future is unaffected.
+/// assert_eq!(busy.result_timeout(Duration::from_millis(10)), Err(FutureError::Timeout));
+/// // CancelledError: `queued` had not started (the only worker is busy).
+/// assert!(queued.cancel());
+/// assert_eq!(queued.result(), Err(FutureError::Cancelled));
+/// go.send(())?;
+/// assert_eq!(busy.result(), Ok(&true));
+/// // A panic is a value, with its message.
+/// let failed = pool.submit(|| -> u8 { panic!("bad input") })?;
+/// match failed.result() {
+///     Err(FutureError::Panicked(panic)) => assert_eq!(panic.message(), "bad input"),
+///     other => unreachable!("{other:?}"),
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum FutureError {
@@ -173,6 +197,17 @@ impl std::error::Error for FutureError {
 }
 
 /// Why an executor refused a task.
+///
+/// ```
+/// use stealpool::{SubmitError, ThreadPoolExecutor};
+///
+/// let pool = ThreadPoolExecutor::new(1)?;
+/// pool.shutdown(true, false);
+/// let refused = pool.submit(|| 1).unwrap_err();   // Python: RuntimeError
+/// assert_eq!(refused, SubmitError::Shutdown);
+/// assert_eq!(refused.to_string(), "cannot schedule new tasks after shutdown");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SubmitError {
@@ -181,6 +216,9 @@ pub enum SubmitError {
     Shutdown,
     /// The executor is broken (an initializer panicked); the text says why.
     Broken(String),
+    /// An argument is out of range (Python raises `ValueError`), e.g.
+    /// `MapOptions::buffersize(0)`; the text says which.
+    InvalidArgument(&'static str),
 }
 
 impl fmt::Display for SubmitError {
@@ -190,6 +228,7 @@ impl fmt::Display for SubmitError {
             SubmitError::Broken(why) => {
                 write!(f, "cannot schedule new tasks: the executor is broken: {why}")
             }
+            SubmitError::InvalidArgument(why) => write!(f, "invalid argument: {why}"),
         }
     }
 }
@@ -197,6 +236,16 @@ impl fmt::Display for SubmitError {
 impl std::error::Error for SubmitError {}
 
 /// Why an executor could not be built.
+///
+/// ```
+/// use stealpool::{BuildError, ThreadPoolExecutor};
+///
+/// let error = ThreadPoolExecutor::new(0).unwrap_err();   // Python: ValueError
+/// assert!(matches!(error, BuildError::ZeroWorkers));
+/// assert_eq!(error.to_string(), "max_workers must be greater than 0");
+/// let error = ThreadPoolExecutor::builder().stack_size(0).build().unwrap_err();
+/// assert!(matches!(error, BuildError::InvalidStackSize(0)));
+/// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum BuildError {
@@ -206,6 +255,10 @@ pub enum BuildError {
     Spawn(std::io::Error),
     /// An option is out of range or cannot be used here; the text says which and why.
     InvalidConfig(String),
+    /// `thread_name_prefix` cannot name a thread: it contains a NUL byte.
+    InvalidThreadName(String),
+    /// `stack_size` cannot be a thread's stack size: zero, or larger than `isize::MAX` bytes.
+    InvalidStackSize(usize),
 }
 
 impl fmt::Display for BuildError {
@@ -214,6 +267,13 @@ impl fmt::Display for BuildError {
             BuildError::ZeroWorkers => f.write_str("max_workers must be greater than 0"),
             BuildError::Spawn(err) => write!(f, "could not start a worker: {err}"),
             BuildError::InvalidConfig(why) => write!(f, "invalid configuration: {why}"),
+            BuildError::InvalidThreadName(prefix) => {
+                write!(f, "invalid thread_name_prefix {prefix:?}: a thread name cannot contain a NUL byte")
+            }
+            BuildError::InvalidStackSize(bytes) => write!(
+                f,
+                "invalid stack_size {bytes}: it must be greater than 0 and at most isize::MAX bytes"
+            ),
         }
     }
 }
@@ -222,13 +282,27 @@ impl std::error::Error for BuildError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             BuildError::Spawn(err) => Some(err),
-            BuildError::ZeroWorkers | BuildError::InvalidConfig(_) => None,
+            BuildError::ZeroWorkers
+            | BuildError::InvalidConfig(_)
+            | BuildError::InvalidThreadName(_)
+            | BuildError::InvalidStackSize(_) => None,
         }
     }
 }
 
 /// A [`Promise`](crate::Promise) was completed twice, or completed after it was cancelled
 /// (Python's `InvalidStateError`).
+///
+/// ```
+/// use stealpool::Promise;
+///
+/// let (promise, future) = Promise::new();
+/// promise.set_result("first")?;
+/// let error = promise.set_result("second").unwrap_err();
+/// assert_eq!(error.to_string(), "invalid state: the future is already finished");
+/// assert_eq!(future.result(), Ok(&"first"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct InvalidStateError {
     pub(crate) state: &'static str,

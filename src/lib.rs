@@ -24,6 +24,25 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! ## Python → Rust
+//!
+//! | Python | stealpool |
+//! |---|---|
+//! | `ThreadPoolExecutor(max_workers, thread_name_prefix, initializer, initargs)` | [`ThreadPoolExecutor::new`]`(n)`, [`ThreadPoolExecutor::builder`]`()…`[`build`](ThreadPoolBuilder::build)`()` (capture `initargs` in the initializer), `Default` (`min(32, cpus + 4)` workers); `n = 0` and other bad options are a [`BuildError`], never a panic |
+//! | `with ThreadPoolExecutor() as executor:` | a scope: dropping the executor is `shutdown(wait = true)` |
+//! | `executor.submit(fn, *args)` | [`submit`](ThreadPoolExecutor::submit)`(move \|\| f(args))` → `Result<`[`Future`]`<T>, `[`SubmitError`]`>`; from inside a task, through a [`PoolHandle`]. The default scheduler does not start tasks in submission order; [`SchedulerKind::SharedQueue`] does (one FIFO queue, as CPython) |
+//! | `executor.map(fn, iterable, timeout, chunksize, buffersize)` | [`map`](ThreadPoolExecutor::map), [`map_with`](ThreadPoolExecutor::map_with)`(f, iter, `[`MapOptions`]`)` → [`MapIter`]: one `Result` per item in input order; a failed item does not end it, the timeout does; `buffersize(0)` is [`SubmitError::InvalidArgument`] |
+//! | `executor.shutdown(wait, cancel_futures)` | [`shutdown`](ThreadPoolExecutor::shutdown)`(wait, cancel_futures)` |
+//! | `future.result(timeout)` | [`result`](Future::result)`()`, [`result_timeout`](Future::result_timeout)`(d)` → `Result<&T, `[`FutureError`]`>`; [`join`](Future::join)`()` moves the value out; `.await` |
+//! | `future.exception(timeout)` | [`exception`](Future::exception)`()`, [`exception_timeout`](Future::exception_timeout)`(d)` → `Ok(None)` or `Ok(Some(&`[`TaskPanic`]`))` |
+//! | `future.add_done_callback(fn)` | [`add_done_callback`](Future::add_done_callback)`(\|future\| ..)`: exactly once, at once if already done |
+//! | `future.running()`, `done()`, `cancelled()`, `cancel()` | the same names; [`cancel`](Future::cancel) is true iff the task had not started |
+//! | `set_running_or_notify_cancel`, `set_result`, `set_exception` | [`Promise`], the completer half of a [`Future`] |
+//! | `wait(fs, timeout, return_when)` | [`wait`]`(&fs, timeout, `[`ReturnWhen`]`)` → `(done, not_done)`; mixed result types through [`AnyFuture`] |
+//! | `as_completed(fs, timeout)` | [`as_completed`]`(&fs, timeout)` → [`AsCompleted`], an iterator in completion order |
+//! | `ProcessPoolExecutor(max_workers, initializer, max_tasks_per_child)` | `ProcessPoolExecutor` (module `process_pool`, Unix): tasks are serde values registered by name |
+//! | `CancelledError`, `TimeoutError`, `BrokenExecutor`, `InvalidStateError`, `RuntimeError` after shutdown, `ValueError` | [`FutureError::Cancelled`], [`FutureError::Timeout`], [`FutureError::Broken`], [`InvalidStateError`], [`SubmitError::Shutdown`], [`BuildError`] / [`SubmitError::InvalidArgument`] |
+//!
 //! ## Architecture
 //!
 //! - [`future`](Future): the task cell (closure, outcome, state word and reference counts in one
@@ -31,6 +50,7 @@
 //!   or `CANCELLED`) decided by one atomic word, [`Future`] (`result`, `join`, `.await`) and
 //!   [`Promise`], its completer half.
 //! - `wait`: [`wait`] and [`as_completed`] over futures of any result types.
+//! - `map`: [`MapIter`], `Executor.map`'s ordered, lazy iterator, shared by the executors.
 //! - `thread_pool`: [`ThreadPoolExecutor`]: lifecycle, lazy worker threads, shutdown, and
 //!   waiting without new deadlocks (steal-back, slots handed to spare threads).
 //! - `scheduler`: the interface and its two implementations, the shared queue (the baseline) and
@@ -53,15 +73,16 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod blocking;
 mod error;
-mod executor;
 #[cfg(loom)]
 mod faults;
 mod future;
 #[cfg(loom)]
 #[doc(hidden)]
 pub mod loom_api;
+mod map;
 #[cfg(all(feature = "mpi", unix, not(loom)))]
 pub mod mpi_pool;
+mod notify;
 mod parker;
 #[cfg(all(unix, not(loom)))]
 pub mod process_pool;
@@ -73,8 +94,8 @@ mod thread_pool;
 mod wait;
 
 pub use error::{BuildError, FutureError, InvalidStateError, SubmitError, TaskPanic};
-pub use executor::{MapIter, MapOptions};
 pub use future::{AnyFuture, AwaitRef, AwaitValue, Future, Promise};
+pub use map::{MapIter, MapOptions};
 #[cfg(all(feature = "mpi", unix, not(loom)))]
 pub use mpi_pool::MpiPoolExecutor;
 #[cfg(all(unix, not(loom)))]

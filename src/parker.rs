@@ -14,7 +14,7 @@
 
 use std::time::Instant;
 
-use crate::blocking::Notify;
+use crate::notify::Notify;
 use crate::sync::{AtomicU8, Condvar, Mutex, Ordering, lock};
 
 const EMPTY: u8 = 0;

@@ -13,9 +13,10 @@
 use std::collections::{HashSet, VecDeque};
 use std::time::{Duration, Instant};
 
-use crate::blocking::{self, Blocker, Notify};
+use crate::blocking::{self, Blocker};
 use crate::error::FutureError;
 use crate::future::{AnyFuture, Erased, Future};
+use crate::notify::Notify;
 
 use crate::sync::{Arc, Mutex, lock};
 
@@ -79,6 +80,25 @@ fn steal_back_awaited<W: Waitable>(
 }
 
 /// When [`wait`] returns (Python's `FIRST_COMPLETED`, `FIRST_EXCEPTION`, `ALL_COMPLETED`).
+///
+/// ```
+/// use std::time::Duration;
+/// use stealpool::{ReturnWhen, ThreadPoolExecutor, wait};
+///
+/// let pool = ThreadPoolExecutor::new(2)?;
+/// let (hold, held) = std::sync::mpsc::channel::<()>();
+/// let slow = pool.submit(move || held.recv().is_ok())?;
+/// let failing = pool.submit(|| -> bool { panic!("no") })?;
+/// let futures = [slow.clone(), failing];
+/// // The panic ends the wait at once, although `slow` is still running.
+/// let (done, not_done) = wait(&futures, Some(Duration::from_secs(60)), ReturnWhen::FirstException);
+/// assert_eq!((done.len(), not_done.len()), (1, 1));
+/// assert!(done[0].exception()?.is_some());
+/// hold.send(())?;
+/// let (done, _) = wait(&futures, None, ReturnWhen::AllCompleted);
+/// assert_eq!(done.len(), 2);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum ReturnWhen {
     /// As soon as any future finishes or is cancelled.
@@ -201,6 +221,29 @@ fn owns_work<W: Waitable>(futures: &[W]) -> impl Fn(usize) -> bool + '_ {
 /// Returns `(done, not_done)`, each in the order of the input, duplicates removed, like
 /// Python's pair of sets. A timeout is not an error: the futures still pending are in
 /// `not_done`. Accepts futures of different result types through [`Waitable`].
+///
+/// ```
+/// use std::time::Duration;
+/// use stealpool::{ReturnWhen, ThreadPoolExecutor, wait};
+///
+/// let pool = ThreadPoolExecutor::new(2)?;
+/// let (hold, held) = std::sync::mpsc::channel::<()>();
+/// let quick = pool.submit(|| 1)?;
+/// let slow = pool.submit(move || held.recv().map_or(0, |()| 2))?;
+/// let futures = vec![quick, slow];
+///
+/// let (done, not_done) = wait(&futures, None, ReturnWhen::FirstCompleted);
+/// assert_eq!((done.len(), not_done.len()), (1, 1));
+/// assert_eq!(done[0].result(), Ok(&1));
+///
+/// // A timeout is not an error: what is still pending is in `not_done`.
+/// let (_, not_done) = wait(&futures, Some(Duration::from_millis(10)), ReturnWhen::AllCompleted);
+/// assert_eq!(not_done.len(), 1);
+/// hold.send(())?;
+/// let (done, not_done) = wait(&futures, None, ReturnWhen::AllCompleted);
+/// assert_eq!((done.len(), not_done.len()), (2, 0));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn wait<W: Waitable>(
     futures: impl IntoIterator<Item = W>,
     timeout: Option<Duration>,
@@ -278,6 +321,32 @@ fn wait_distinct<W: Waitable>(futures: &[W], deadline: Option<Instant>, return_w
 ///
 /// If `timeout` (counted from this call) runs out first, the iterator yields one
 /// `Err(FutureError::Timeout)` and ends, like Python raising `TimeoutError` from the loop.
+///
+/// ```
+/// use std::time::Duration;
+/// use stealpool::{FutureError, ThreadPoolExecutor, as_completed};
+///
+/// let pool = ThreadPoolExecutor::new(3)?;
+/// let (go, wait_for_go) = std::sync::mpsc::channel::<()>();
+/// let last = pool.submit(move || wait_for_go.recv().map_or(0, |()| 1))?;
+/// let first = pool.submit(|| 2)?;
+/// let futures = vec![last, first];
+///
+/// // `first` finishes while `last` waits: it comes out first, whatever the input order.
+/// let mut completed = as_completed(&futures, Some(Duration::from_secs(60)));
+/// assert_eq!(completed.next().unwrap()?.result(), Ok(&2));
+/// go.send(())?;
+/// assert_eq!(completed.next().unwrap()?.result(), Ok(&1));
+/// assert!(completed.next().is_none());
+///
+/// // A timeout ends the loop with one error.
+/// let (_keep, never_sent) = std::sync::mpsc::channel::<()>();
+/// let never = pool.submit(move || never_sent.recv().is_ok())?;   // runs until `_keep` drops
+/// let mut timed = as_completed([never], Some(Duration::from_millis(10)));
+/// assert!(matches!(timed.next(), Some(Err(FutureError::Timeout))));
+/// assert!(timed.next().is_none());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn as_completed<W: Waitable>(
     futures: impl IntoIterator<Item = W>,
     timeout: Option<Duration>,
@@ -304,7 +373,9 @@ pub fn as_completed<W: Waitable>(
     }
 }
 
-/// The iterator returned by [`as_completed`].
+/// The iterator returned by [`as_completed`] (an example is there): futures in completion
+/// order, each distinct one once, then one `Err(FutureError::Timeout)` if time runs out.
+/// Dropping it stops listening to the futures that are still pending.
 pub struct AsCompleted<W: Waitable> {
     futures: Vec<Option<W>>,
     /// Futures found done at the call, yielded first.
@@ -394,8 +465,19 @@ impl<W: Waitable> Iterator for AsCompleted<W> {
 }
 
 impl<W: Waitable> Drop for AsCompleted<W> {
+    /// Takes the collector off every future still pending (a registration left behind only
+    /// costs a wake-up nobody reads, so it is safe to skip).
+    ///
+    /// While the thread unwinds, a second panic escaping this drop would abort the process (a
+    /// failed loom model unwinds through here, and loom panics again on any access to its
+    /// primitives after the failure): then the work runs under `catch_unwind` and a panic is
+    /// dropped.
     fn drop(&mut self) {
-        self.unregister_all();
+        if std::thread::panicking() {
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.unregister_all()));
+        } else {
+            self.unregister_all();
+        }
     }
 }
 

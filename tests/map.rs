@@ -1,5 +1,7 @@
-//! `map`: input order, the timeout, a panic at its item, cancelling on early drop, the bounded
-//! look-ahead of `buffersize`, and a shut-down pool (each scheduler).
+//! `map`: input order (also when later items finish first), the timeout, a panic at its item
+//! with the iteration going on, cancelling on early drop, the bounded look-ahead of
+//! `buffersize` (zero refused), a shutdown in the middle of a bounded map, and a shut-down pool
+//! (each scheduler).
 
 #[macro_use]
 mod common;
@@ -17,8 +19,13 @@ scheduler_tests!(
     results_come_in_input_order_whatever_the_completion_order,
     empty_input_yields_nothing,
     result_type_need_not_be_sync_or_clone,
+    an_item_is_yielded_only_after_the_items_before_it,
+    an_item_is_yielded_only_after_the_items_before_it_with_a_buffersize,
     timeout_ends_the_iteration_at_the_late_item,
-    panic_ends_the_iteration_at_its_item,
+    a_panic_is_yielded_at_its_item_and_the_iteration_goes_on,
+    collecting_into_a_result_stops_at_the_first_error,
+    buffersize_zero_is_refused,
+    a_refused_refill_fails_its_own_item_after_the_earlier_ones,
     dropping_the_iterator_cancels_what_has_not_started,
     buffersize_bounds_the_look_ahead,
     buffersize_reads_an_endless_input_lazily,
@@ -59,6 +66,45 @@ fn results_come_in_input_order_whatever_the_completion_order(kind: SchedulerKind
         .unwrap();
     assert_eq!(results, [0, 10, 20, 30]);
     assert_eq!(*order.lock().unwrap(), [3, 2, 1, 0]);
+}
+
+/// Items 1..N finish before item 0 is allowed to: a `map` that yielded a finished item before
+/// the unfinished ones ahead of it would yield 10 first.
+fn an_item_is_yielded_only_after_the_items_before_it(kind: SchedulerKind) {
+    later_items_finish_first(kind, MapOptions::new());
+}
+
+fn an_item_is_yielded_only_after_the_items_before_it_with_a_buffersize(kind: SchedulerKind) {
+    later_items_finish_first(kind, MapOptions::new().buffersize(4));
+}
+
+fn later_items_finish_first(kind: SchedulerKind, options: MapOptions) {
+    const N: usize = 4;
+    let pool = pool(kind, N);
+    let gate = Latch::one();
+    let later_done = Latch::new(N - 1);
+    let mut results = pool
+        .map_with(
+            {
+                let (gate, later_done) = (gate.clone(), later_done.clone());
+                move |i: usize| {
+                    if i == 0 {
+                        gate.wait();
+                    } else {
+                        later_done.count_down();
+                    }
+                    i * 10
+                }
+            },
+            0..N,
+            options,
+        )
+        .unwrap();
+    later_done.wait();
+    gate.set();
+    let yielded: Vec<usize> = results.by_ref().map(Result::unwrap).collect();
+    assert_eq!(yielded, [0, 10, 20, 30]);
+    assert_eq!(results.next(), None);
 }
 
 fn empty_input_yields_nothing(kind: SchedulerKind) {
@@ -108,12 +154,12 @@ fn timeout_ends_the_iteration_at_the_late_item(kind: SchedulerKind) {
     gate.set();
 }
 
-fn panic_ends_the_iteration_at_its_item(kind: SchedulerKind) {
+fn a_panic_is_yielded_at_its_item_and_the_iteration_goes_on(kind: SchedulerKind) {
     let pool = pool(kind, 2);
     let results: Vec<_> = pool
         .map(
             |i: u32| {
-                if i == 3 {
+                if i == 3 || i == 7 {
                     panic!("item {i} failed");
                 }
                 i
@@ -122,12 +168,63 @@ fn panic_ends_the_iteration_at_its_item(kind: SchedulerKind) {
         )
         .unwrap()
         .collect();
-    assert_eq!(results.len(), 4, "{results:?}");
-    assert_eq!(results[..3], [Ok(0), Ok(1), Ok(2)]);
-    let Err(FutureError::Panicked(panic)) = &results[3] else { panic!("expected the panic: {results:?}") };
-    assert_eq!(panic.message(), "item 3 failed");
+    assert_eq!(results.len(), 10, "{results:?}");
+    for (i, result) in results.iter().enumerate() {
+        match result {
+            Err(FutureError::Panicked(panic)) if i == 3 || i == 7 => {
+                assert_eq!(panic.message(), format!("item {i} failed"));
+            }
+            Ok(value) if i != 3 && i != 7 => assert_eq!(*value as usize, i),
+            other => panic!("item {i}: {other:?} in {results:?}"),
+        }
+    }
     // The pool still works.
     assert_eq!(pool.map(|i: u32| i + 1, [1]).unwrap().next(), Some(Ok(2)));
+}
+
+fn collecting_into_a_result_stops_at_the_first_error(kind: SchedulerKind) {
+    let pool = pool(kind, 2);
+    let collected: Result<Vec<u32>, FutureError> = pool
+        .map(
+            |i: u32| {
+                if i == 2 {
+                    panic!("item 2 failed");
+                }
+                i
+            },
+            0..6,
+        )
+        .unwrap()
+        .collect();
+    let Err(FutureError::Panicked(panic)) = collected else { panic!("expected the panic: {collected:?}") };
+    assert_eq!(panic.message(), "item 2 failed");
+}
+
+fn buffersize_zero_is_refused(kind: SchedulerKind) {
+    let pool = pool(kind, 2);
+    let refused = pool.map_with(|i: i32| i, 0..3, MapOptions::new().buffersize(0));
+    let Err(error) = refused else { panic!("buffersize(0) was accepted") };
+    assert_eq!(error, SubmitError::InvalidArgument("buffersize must be greater than 0"));
+    assert_eq!(error.to_string(), "invalid argument: buffersize must be greater than 0");
+    assert_eq!(pool.stats().submitted, 0, "nothing is submitted");
+    // An endless input is not read either.
+    assert!(pool.map_with(|i: u64| i, 0.., MapOptions::new().buffersize(0)).is_err());
+}
+
+fn a_refused_refill_fails_its_own_item_after_the_earlier_ones(kind: SchedulerKind) {
+    let pool = pool(kind, 1);
+    let held = hold_worker(&pool);
+    let mut results = pool.map_with(|i: i32| i, 0..5, MapOptions::new().buffersize(2)).unwrap();
+    // Items 0 and 1 are accepted; then the pool is closed (without waiting: they stay queued).
+    pool.shutdown(false, false);
+    held.release();
+    // Taking item 0 tries to submit item 2, which is refused: items 0 and 1 still come, then
+    // item 2's error, then nothing (items 3 and 4 are never read).
+    assert_eq!(results.next(), Some(Ok(0)));
+    assert_eq!(results.next(), Some(Ok(1)));
+    let Some(Err(FutureError::Broken(why))) = results.next() else { panic!("expected item 2's error") };
+    assert_eq!(why, SubmitError::Shutdown.to_string());
+    assert_eq!(results.next(), None);
 }
 
 fn dropping_the_iterator_cancels_what_has_not_started(kind: SchedulerKind) {
@@ -178,8 +275,8 @@ fn buffersize_bounds_the_look_ahead(kind: SchedulerKind) {
     held.release();
     for expected in 0..5 {
         assert_eq!(results.next(), Some(Ok(expected * 2)));
-        // Each item taken lets one more in: never more than `buffersize` ahead.
-        assert!(pulled.load(Ordering::SeqCst) <= expected + 1 + 3);
+        // Each item taken lets exactly one more in: `buffersize` ahead of the consumer.
+        assert_eq!(pulled.load(Ordering::SeqCst), expected + 1 + 3);
     }
     let rest: Vec<_> = results.map(Result::unwrap).collect();
     assert_eq!(rest, (5..100).map(|i| i * 2).collect::<Vec<_>>());
@@ -197,7 +294,8 @@ fn buffersize_reads_an_endless_input_lazily(kind: SchedulerKind) {
     assert_eq!(first, (0..20).map(|i| i * i).collect::<Vec<_>>());
     pool.shutdown(true, false);
     let stats = pool.stats();
-    assert!(stats.submitted <= 20 + 4, "submitted {} for 20 results", stats.submitted);
+    // The first 4 at the call, then one more for each of the 20 taken.
+    assert_eq!(stats.submitted, 20 + 4);
     assert_eq!(stats.submitted, stats.tasks_run() + stats.tasks_not_run());
 }
 

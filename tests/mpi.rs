@@ -355,7 +355,7 @@ fn map_with_chunksize_keeps_order() {
         .unwrap();
     let values: Vec<u64> = results.iter().map(|(_, value)| *value).collect();
     assert_eq!(values, (100..300).map(|n| n * n).collect::<Vec<_>>());
-    // Plain map: the first error ends the iteration at its item.
+    // Plain map: an error is yielded at its item, and the next items follow.
     let mut items = pool.map((10..20).map(Square)).unwrap();
     for n in 10..13 {
         assert_eq!(items.next().unwrap().unwrap().1, n * n);
@@ -363,6 +363,9 @@ fn map_with_chunksize_keeps_order() {
     match items.next() {
         Some(Err(FutureError::Panicked(panic))) => assert_eq!(panic.message(), "thirteen is unlucky"),
         other => panic!("expected the panic of item 13, got {other:?}"),
+    }
+    for n in 14..20 {
+        assert_eq!(items.next().unwrap().unwrap().1, n * n);
     }
     assert!(items.next().is_none());
     // With chunks, a panic still fails only its own item.

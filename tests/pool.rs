@@ -1,5 +1,6 @@
-//! The executor itself: building it, lazy threads and their names, the initializer (and a
-//! panicking one), a panicking task, and thread-safety of the public types (each scheduler).
+//! The executor itself: building it (and refusing a configuration that could not start a
+//! thread), lazy threads and their names, the initializer (and a panicking one), a thread that
+//! cannot start, a panicking task, and thread-safety of the public types (each scheduler).
 
 #[macro_use]
 mod common;
@@ -26,6 +27,9 @@ static_assertions::assert_impl_all!(BuildError: Send, Sync, std::error::Error);
 
 scheduler_tests!(
     zero_workers_is_a_build_error,
+    a_thread_name_prefix_with_a_nul_byte_is_a_build_error,
+    a_stack_size_out_of_range_is_a_build_error,
+    a_thread_that_cannot_start_breaks_the_pool_and_drop_returns,
     sequential_submit_and_result_start_exactly_one_thread,
     threads_start_lazily_and_never_exceed_max_workers,
     max_workers_tasks_run_at_once,
@@ -55,12 +59,52 @@ fn zero_workers_is_a_build_error(kind: SchedulerKind) {
     assert!(error.to_string().contains("max_workers"), "{error}");
 }
 
+fn a_thread_name_prefix_with_a_nul_byte_is_a_build_error(kind: SchedulerKind) {
+    let error = builder(kind).thread_name_prefix("pool\0name").build().unwrap_err();
+    assert!(matches!(&error, BuildError::InvalidThreadName(prefix) if prefix == "pool\0name"), "{error:?}");
+    assert!(error.to_string().contains("NUL"), "{error}");
+    // Any other text is a valid prefix.
+    let pool = builder(kind).thread_name_prefix("tên luồng").max_workers(1).build().unwrap();
+    let name = pool.submit(|| thread::current().name().map(str::to_owned)).unwrap().join().unwrap();
+    assert_eq!(name.as_deref(), Some("tên luồng_0"));
+}
+
+fn a_stack_size_out_of_range_is_a_build_error(kind: SchedulerKind) {
+    for bytes in [0, isize::MAX as usize + 1, usize::MAX] {
+        let error = builder(kind).stack_size(bytes).build().unwrap_err();
+        assert!(matches!(error, BuildError::InvalidStackSize(b) if b == bytes), "{error:?}");
+    }
+    // A size below the platform's minimum is raised to it.
+    let pool = builder(kind).stack_size(1).max_workers(1).build().unwrap();
+    assert_eq!(get(&pool.submit(|| 7).unwrap()), Ok(&7));
+}
+
+/// A stack no system can map (1 PiB, beyond the 47-bit address space): the thread cannot start,
+/// the pool breaks with the reason, and dropping it returns (the submission in flight was
+/// released).
+fn a_thread_that_cannot_start_breaks_the_pool_and_drop_returns(kind: SchedulerKind) {
+    if !cfg!(all(target_os = "linux", target_pointer_width = "64")) {
+        return;
+    }
+    let pool = builder(kind).stack_size(1 << 50).max_workers(2).build().unwrap();
+    let future = pool.submit(|| 1).expect("accepted before the pool knew it was broken");
+    let Err(FutureError::Broken(why)) = get(&future) else { panic!("expected Broken: {future:?}") };
+    assert!(why.contains("could not start a worker thread"), "{why}");
+    assert!(matches!(pool.submit(|| 2), Err(SubmitError::Broken(_))));
+    let (dropped, receiver) = std::sync::mpsc::channel();
+    thread::spawn(move || {
+        drop(pool);
+        dropped.send(()).unwrap();
+    });
+    receiver.recv_timeout(PATIENCE).expect("the pool's drop returns");
+}
+
 fn threads_start_lazily_and_never_exceed_max_workers(kind: SchedulerKind) {
     let pool = pool(kind, 3);
     assert_eq!(pool.max_workers(), 3);
     assert_eq!(pool.threads_started(), 0, "no thread before the first submit");
     assert_eq!(get(&pool.submit(|| 1).unwrap()), Ok(&1));
-    assert!((1..=3).contains(&pool.threads_started()));
+    assert_eq!(pool.threads_started(), 1, "one task needs one thread");
 
     let names = Arc::new(Mutex::new(HashSet::new()));
     let submitters: Vec<_> = (0..4)
@@ -101,22 +145,27 @@ fn max_workers_tasks_run_at_once(kind: SchedulerKind) {
         for i in 0..round % 3 {
             assert_eq!(get(&pool.submit(move || i).unwrap()), Ok(&i));
         }
-        let all_in = Latch::new(N);
-        let futures: Vec<_> = (0..N)
-            .map(|_| {
-                let all_in = all_in.clone();
-                pool.submit(move || {
-                    all_in.count_down();
-                    all_in.wait_for(PATIENCE)
-                })
-                .unwrap()
-            })
-            .collect();
-        for future in &futures {
+        for future in &meeting(&pool, N) {
             assert_eq!(get(future), Ok(&true), "round {round}: a task waited for a thread");
         }
         assert_eq!(pool.threads_started(), N);
     }
+}
+
+/// Submits `n` tasks that each wait (up to [`PATIENCE`]) until all `n` have started; each
+/// returns whether they all met, which needs `n` threads at once.
+fn meeting(pool: &ThreadPoolExecutor, n: usize) -> Vec<Future<bool>> {
+    let all_in = Latch::new(n);
+    (0..n)
+        .map(|_| {
+            let all_in = all_in.clone();
+            pool.submit(move || {
+                all_in.count_down();
+                all_in.wait_for(PATIENCE)
+            })
+            .unwrap()
+        })
+        .collect()
 }
 
 /// CPython reuses an idle thread instead of starting another: submit, wait for the result,
@@ -129,12 +178,19 @@ fn sequential_submit_and_result_start_exactly_one_thread(kind: SchedulerKind) {
     assert_eq!(pool.threads_started(), 1);
 }
 
+/// Four tasks that wait for one another start all four threads; the next 200 tasks, each
+/// submitted after the previous one finished, find an idle thread and start none.
 fn idle_threads_are_reused(kind: SchedulerKind) {
-    let pool = pool(kind, 4);
+    const N: usize = 4;
+    let pool = pool(kind, N);
+    for future in &meeting(&pool, N) {
+        assert_eq!(get(future), Ok(&true), "a task waited for a thread");
+    }
+    assert_eq!(pool.threads_started(), N);
     for i in 0..200 {
         assert_eq!(get(&pool.submit(move || i).unwrap()), Ok(&i));
     }
-    assert!((1..=4).contains(&pool.threads_started()));
+    assert_eq!(pool.threads_started(), N);
 }
 
 fn thread_names_carry_the_prefix(kind: SchedulerKind) {

@@ -739,7 +739,7 @@ fn map_with_chunksize_keeps_order() {
     for chunk in results.chunks(7) {
         assert!(chunk.iter().all(|(pid, _)| *pid == chunk[0].0), "a chunk was split: {chunk:?}");
     }
-    // Plain map, and the first error ends the iteration at its item.
+    // Plain map: an error is yielded at its item, and the next items follow.
     let mut items = pool.map((10..20).map(Square)).unwrap();
     for n in 10..13 {
         assert_eq!(items.next().unwrap().unwrap().1, n * n);
@@ -748,7 +748,13 @@ fn map_with_chunksize_keeps_order() {
         Some(Err(FutureError::Panicked(panic))) => assert_eq!(panic.message(), "thirteen is unlucky"),
         other => panic!("expected the panic of item 13, got {other:?}"),
     }
+    for n in 14..20 {
+        assert_eq!(items.next().unwrap().unwrap().1, n * n);
+    }
     assert!(items.next().is_none());
+    // A look-ahead of zero is refused before anything is sent.
+    let refused = pool.map_with((0..3).map(Square), MapOptions::new().buffersize(0));
+    assert!(matches!(refused, Err(SubmitError::InvalidArgument(_))));
     // With chunks, the panic still fails only its own item.
     let mut chunked = pool.map_with((11..16).map(Square), MapOptions::new().chunksize(5)).unwrap();
     assert_eq!(chunked.next().unwrap().unwrap().1, 121);
@@ -983,7 +989,9 @@ fn map_items_have_their_own_timeout() {
         }
         other => panic!("expected the second item to time out, got {other:?}"),
     }
-    assert!(items.next().is_none(), "the first error ends the iteration");
+    // A failed item does not end the iteration: the third item ran on a fresh child.
+    assert!(items.next().unwrap().is_ok(), "the item after the timed-out one");
+    assert!(items.next().is_none());
     drop(items);
     assert_reaped(first);
     // Six items of 250 ms in one chunk: 1.5 s in all, each within the limit of 1 s, which counts
@@ -1180,7 +1188,7 @@ fn the_rest_of_a_chunk_runs_on_a_fresh_child() {
         Some(Err(FutureError::WorkerFailed(why))) => assert!(why.contains("SIGABRT"), "{why}"),
         other => panic!("expected the second item's worker to abort, got {other:?}"),
     }
-    drop(items); // the map ends at its first error; the items after it still run
+    drop(items); // the items after the failed one still run, whether or not they are read
     let pids: Vec<u32> = markers.iter().map(|marker| wait_for_marker(marker).parse().unwrap()).collect();
     assert_eq!(pids[..2], [first, first]);
     assert_ne!(pids[2], first, "the rest of the chunk ran on the child that died");

@@ -3,6 +3,7 @@
 //! Each test reproduced its defect before the fix. Every wait is bounded: a deadlock fails the
 //! test with a message, and a pool whose shutdown would hang is leaked instead of dropped.
 
+#[macro_use]
 mod common;
 
 use std::sync::mpsc;
@@ -10,6 +11,14 @@ use std::time::Duration;
 
 use common::{Latch, PATIENCE, get, hold_worker, pool};
 use stealpool::{FutureError, Promise, ReturnWhen, SchedulerKind, ThreadPoolExecutor, wait};
+
+scheduler_tests!(
+    concurrent_shutdown_from_two_tasks,
+    shutdown_from_task_while_another_task_awaits_it,
+    worker_survives_a_panicking_result_drop,
+    stranded_task_after_helper_wakes,
+    zero_timeout_on_a_worker_only_looks,
+);
 
 /// Long enough for any step to happen; short enough that a reproduced defect fails quickly.
 const BOUND: Duration = Duration::from_secs(10);
@@ -137,6 +146,8 @@ fn worker_survives_a_panicking_result_drop(kind: SchedulerKind) {
 /// Roles (3 workers): Y holds a worker busy; X is an idle worker, parked first; W waits (helping)
 /// on a promise and on Y's future, parked second. Then the promise completes and a task T is
 /// submitted at once. Racy by nature (the window is W's wake-up latency), so it is repeated.
+/// The shared queue wakes every waiter on a completion (`QueueNotifier` notifies all), so the
+/// idle worker is awake when the task arrives: there this passes, and guards the property.
 fn stranded_task_after_helper_wakes(kind: SchedulerKind) {
     for _ in 0..500 {
         let pool = pool(kind, 3);
@@ -207,64 +218,4 @@ fn zero_timeout_on_a_worker_only_looks(kind: SchedulerKind) {
         })
         .unwrap();
     assert!(*get(&outer).unwrap(), "a zero timeout ran the queued task inline instead of only looking");
-}
-
-mod work_stealing {
-    use stealpool::SchedulerKind::WorkStealing;
-
-    #[test]
-    fn concurrent_shutdown_from_two_tasks() {
-        super::concurrent_shutdown_from_two_tasks(WorkStealing);
-    }
-
-    #[test]
-    fn shutdown_from_task_while_another_task_awaits_it() {
-        super::shutdown_from_task_while_another_task_awaits_it(WorkStealing);
-    }
-
-    #[test]
-    fn worker_survives_a_panicking_result_drop() {
-        super::worker_survives_a_panicking_result_drop(WorkStealing);
-    }
-
-    #[test]
-    fn stranded_task_after_helper_wakes() {
-        super::stranded_task_after_helper_wakes(WorkStealing);
-    }
-
-    #[test]
-    fn zero_timeout_on_a_worker_only_looks() {
-        super::zero_timeout_on_a_worker_only_looks(WorkStealing);
-    }
-}
-
-mod shared_queue {
-    use stealpool::SchedulerKind::SharedQueue;
-
-    #[test]
-    fn concurrent_shutdown_from_two_tasks() {
-        super::concurrent_shutdown_from_two_tasks(SharedQueue);
-    }
-
-    #[test]
-    fn shutdown_from_task_while_another_task_awaits_it() {
-        super::shutdown_from_task_while_another_task_awaits_it(SharedQueue);
-    }
-
-    #[test]
-    fn worker_survives_a_panicking_result_drop() {
-        super::worker_survives_a_panicking_result_drop(SharedQueue);
-    }
-
-    /// The shared queue wakes every waiter on a completion (`QueueNotifier` notifies all), so the
-    /// idle worker is awake when the task arrives: this passes, and guards the property.
-    #[test]
-    fn stranded_task_after_helper_wakes() {
-        super::stranded_task_after_helper_wakes(SharedQueue);
-    }
-
-    #[test]
-    fn zero_timeout_on_a_worker_only_looks() {
-        super::zero_timeout_on_a_worker_only_looks(SharedQueue);
-    }
 }

@@ -59,7 +59,7 @@ impl Work {
 
     /// Whether the task at `index` is a heavy one (a fixed hash of the index, ~1 in `heavy_one_in`).
     pub fn is_heavy(&self, index: usize) -> bool {
-        self.heavy_one_in != 0 && mix(index as u64) % self.heavy_one_in == 0
+        self.heavy_one_in != 0 && mix(index as u64).is_multiple_of(self.heavy_one_in)
     }
 
     /// Runs the task at position `index`.

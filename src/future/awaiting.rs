@@ -18,8 +18,8 @@ use std::task::{Context, Poll, Waker};
 
 use super::Future;
 use super::cell::{Erased, is_terminal};
-use crate::blocking::Notify;
 use crate::error::FutureError;
+use crate::notify::Notify;
 use crate::sync::{Arc, Mutex, lock, unwinding_a_failed_model};
 
 /// The waker of one awaiting task, registered as a waiter.

@@ -49,8 +49,8 @@ use std::mem;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use super::Future;
-use crate::blocking::Notify;
 use crate::error::{FutureError, InvalidStateError, TaskPanic};
+use crate::notify::Notify;
 use crate::sync::{Arc, AtomicUsize, Ordering, UnsafeCell, spin_once};
 
 pub(crate) const PENDING: usize = 0;

@@ -315,6 +315,25 @@ impl<T: Send + 'static> fmt::Debug for Future<T> {
 
 /// A future of any result type: what [`Future::erase`] returns. It can be waited on and
 /// cancelled; for the value, keep the typed [`Future`].
+///
+/// Python's `wait` and `as_completed` take futures of any result types in one list; in Rust a
+/// list has one element type, so erase the futures for the wait and keep the typed ones for the
+/// values:
+///
+/// ```
+/// use std::time::Duration;
+/// use stealpool::{AnyFuture, ReturnWhen, ThreadPoolExecutor, wait};
+///
+/// let pool = ThreadPoolExecutor::new(2)?;
+/// let number = pool.submit(|| 6 * 7)?;
+/// let text = pool.submit(|| String::from("done"))?;
+/// let both: Vec<AnyFuture> = vec![number.erase(), text.erase()];
+/// let (done, not_done) = wait(&both, Some(Duration::from_secs(60)), ReturnWhen::AllCompleted);
+/// assert_eq!((done.len(), not_done.len()), (2, 0));
+/// assert!(done.iter().all(|future| future.done() && !future.raised()));
+/// assert_eq!((*number.result()?, text.result()?.as_str()), (42, "done"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone)]
 pub struct AnyFuture {
     core: Arc<dyn Erased>,
@@ -360,6 +379,27 @@ impl fmt::Debug for AnyFuture {
 ///
 /// Dropping a promise that has not completed its future fails the future with
 /// [`FutureError::Broken`], so that no waiter hangs on a result nobody can deliver any more.
+///
+/// ```
+/// use stealpool::{FutureError, Promise};
+///
+/// let (promise, future) = Promise::<u32>::new();
+/// assert!(!future.done());
+/// let worker = std::thread::spawn(move || {
+///     if promise.set_running_or_notify_cancel()? {   // false if the future was cancelled
+///         promise.set_result(7)?;
+///     }
+///     Ok::<_, stealpool::InvalidStateError>(promise)
+/// });
+/// assert_eq!(future.result(), Ok(&7));                // waits for the thread
+/// let promise = worker.join().unwrap()?;
+/// assert!(promise.set_result(8).is_err());            // a second completion: InvalidStateError
+///
+/// let (promise, future) = Promise::<u32>::new();
+/// drop(promise);                                      // nobody will complete it
+/// assert!(matches!(future.result(), Err(FutureError::Broken(_))));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct Promise<T: 'static> {
     cell: Arc<PromiseCell<T>>,
     /// Fails the future if the promise is dropped before completing it.

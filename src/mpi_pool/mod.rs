@@ -133,8 +133,8 @@ use std::thread::JoinHandle;
 
 use self::rank0::{Command, Job, JobItem, Typed};
 use crate::error::{BuildError, FutureError, SubmitError};
-use crate::executor::{MapIter, MapOptions};
 use crate::future::{Future, Promise};
+use crate::map::{MapIter, MapOptions};
 use crate::process_pool::protocol::encode_value;
 use crate::process_pool::{Registry, Task};
 
@@ -327,8 +327,9 @@ impl MpiPoolExecutor {
     ///
     /// With `chunksize = n`, `n` consecutive tasks travel to one rank together and run there one
     /// after the other (fewer messages for small tasks), unless an idle rank reclaims the ones
-    /// not started yet. Each still has its own result. The first error ends the iteration at its
-    /// item; dropping the iterator cancels the items that have not been sent.
+    /// not started yet. Each still has its own result, and a failed item does not end the
+    /// iteration; the map's `timeout` does (see [`MapIter`]). Dropping the iterator cancels the
+    /// items that have not been sent.
     pub fn map_with<'a, T, I>(
         &self,
         tasks: I,

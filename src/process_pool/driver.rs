@@ -343,11 +343,11 @@ pub(crate) fn run_job(shared: &Arc<Shared>, job: Job) {
 /// This thread's child if it is alive, else a new one.
 fn take_worker(shared: &Arc<Shared>) -> Result<WorkerProcess, FutureError> {
     let worker = WORKER.with(|slot| slot.borrow_mut().take());
-    if let Some(worker) = worker {
-        if !worker.process.has_exited() {
-            return Ok(worker);
-        }
-        // Died while idle (its reaper has reaped it): no task was running on it.
+    // A child that died while idle (its reaper has reaped it) had no task running on it.
+    if let Some(worker) = worker
+        && !worker.process.has_exited()
+    {
+        return Ok(worker);
     }
     match WorkerProcess::start(shared) {
         Ok(started) => Ok(started),
@@ -547,10 +547,10 @@ impl WorkerProcess {
         if options.max_tasks_per_child.is_some_and(|max| self.tasks_run >= max) {
             return; // retire: dropping it closes and reaps it; the next job starts a new one
         }
-        if let Some(max) = options.max_memory_per_child {
-            if self.process.resident_bytes().is_some_and(|resident| resident > max) {
-                return; // over its memory ceiling: retired the same way
-            }
+        if let Some(max) = options.max_memory_per_child
+            && self.process.resident_bytes().is_some_and(|resident| resident > max)
+        {
+            return; // over its memory ceiling: retired the same way
         }
         // Put it back, unless a nested job left a child there (then this one is reaped).
         let spare = WORKER.with(|slot| slot.borrow_mut().replace(self));

@@ -15,8 +15,8 @@ use std::time::Duration;
 use super::Handle;
 use super::registry::Task;
 use crate::error::SubmitError;
-use crate::executor::MapOptions;
 use crate::future::Future;
+use crate::map::MapOptions;
 
 /// [`MapOptions`] with a time limit per item, for
 /// [`ProcessPoolExecutor::map_with`](super::ProcessPoolExecutor::map_with).

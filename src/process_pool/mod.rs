@@ -1,6 +1,10 @@
 //! `ProcessPoolExecutor`: tasks run in child processes of the same executable (Python's
 //! `concurrent.futures.ProcessPoolExecutor`).
 //!
+//! A task is a value that travels to the child, so its type derives serde's `Serialize` and
+//! `Deserialize`: the program needs serde with its `derive` feature in its own `Cargo.toml`
+//! (`serde = { version = "1", features = ["derive"] }`).
+//!
 //! ```no_run
 //! use serde::{Deserialize, Serialize};
 //! use stealpool::process_pool::{ProcessPoolExecutor, Registry, Task, run_if_worker};
@@ -127,8 +131,8 @@ use self::driver::{ChildOptions, Completer, Job, Shared, Typed};
 use self::map::ChunkFeeder;
 use self::protocol::{DEFAULT_MAX_FRAME, encode_value};
 use crate::error::{BuildError, FutureError, SubmitError};
-use crate::executor::{MapIter, MapOptions};
 use crate::future::{Future, Promise};
+use crate::map::{MapIter, MapOptions};
 use crate::stats::PoolStats;
 use crate::thread_pool::{PoolHandle, ThreadPoolExecutor};
 
@@ -143,6 +147,33 @@ pub fn default_process_workers() -> usize {
 /// Dropping it is leaving Python's `with` block: `shutdown(wait = true)`. Children start lazily,
 /// one per busy driver, up to `max_workers`. See the [module documentation](self) for the hook
 /// every program using it must call.
+///
+/// Not run here (a doctest cannot be its own worker); `cargo run --example process_pool_basic`
+/// runs the same. Needs `serde = { version = "1", features = ["derive"] }`.
+///
+/// ```no_run
+/// use serde::{Deserialize, Serialize};
+/// use stealpool::process_pool::{ProcessPoolExecutor, Registry, Task, run_if_worker};
+///
+/// #[derive(Serialize, Deserialize)]
+/// struct Pid;
+///
+/// impl Task for Pid {
+///     type Output = u32;
+///     const NAME: &'static str = "pid";
+///     fn run(self) -> u32 {
+///         std::process::id()
+///     }
+/// }
+///
+/// fn main() -> Result<(), Box<dyn std::error::Error>> {
+///     run_if_worker(&Registry::new().register::<Pid>()); // a worker never returns from here
+///     let pool = ProcessPoolExecutor::new(3)?;            // ProcessPoolExecutor(max_workers=3)
+///     let child = *pool.submit(Pid)?.result()?;
+///     assert_ne!(child, std::process::id());             // it ran in another process
+///     Ok(())                                              // drop: shutdown, children reaped
+/// }
+/// ```
 pub struct ProcessPoolExecutor {
     handle: Handle,
     /// The owner of the driver threads: shuts them down (and so closes the children) on drop.
@@ -219,8 +250,10 @@ impl ProcessPoolExecutor {
     /// result: a panic fails its item only; a child that dies (or is killed for a task timeout)
     /// in the middle of a chunk fails the item it was running, and the items after it, which
     /// had not started, run on a fresh child. With `buffersize`, the look-ahead is rounded up
-    /// to whole chunks. The first error ends the iteration at its item; dropping the iterator
-    /// cancels the items that have not been sent.
+    /// to whole chunks. Each item yields its own `Result` and a failed item does not end the
+    /// iteration; the map's `timeout` does (see [`MapIter`]). `buffersize(0)` is refused with
+    /// [`SubmitError::InvalidArgument`]. Dropping the iterator cancels the items that have not
+    /// been sent.
     pub fn map_with<'a, T, I>(
         &self,
         tasks: I,
@@ -392,6 +425,34 @@ impl Handle {
 
 /// Builds a [`ProcessPoolExecutor`] (Python's keyword arguments, and the fault-handling
 /// options).
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use serde::{Deserialize, Serialize};
+/// use stealpool::process_pool::{ProcessPoolExecutor, Registry, Task, run_if_worker};
+///
+/// #[derive(Serialize, Deserialize)]
+/// struct Warm;
+///
+/// impl Task for Warm {
+///     type Output = ();
+///     const NAME: &'static str = "warm";
+///     fn run(self) {}
+/// }
+///
+/// fn main() -> Result<(), Box<dyn std::error::Error>> {
+///     run_if_worker(&Registry::new().register::<Warm>());
+///     // ProcessPoolExecutor(max_workers=2, initializer=warm, max_tasks_per_child=100)
+///     let pool = ProcessPoolExecutor::builder()
+///         .max_workers(2)
+///         .initializer(Warm)
+///         .max_tasks_per_child(100)
+///         .start_timeout(Duration::from_secs(10))
+///         .build()?;
+///     pool.submit(Warm)?.result()?;
+///     Ok(())
+/// }
+/// ```
 #[derive(Default)]
 pub struct ProcessPoolBuilder {
     max_workers: Option<usize>,

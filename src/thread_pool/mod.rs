@@ -10,8 +10,8 @@ pub(crate) mod worker;
 use std::fmt;
 
 use crate::error::{BuildError, SubmitError};
-use crate::executor::{MapIter, MapOptions};
 use crate::future::{Future, TaskCell};
+use crate::map::{MapIter, MapOptions};
 use crate::scheduler::Task;
 use crate::scheduler::{LocalOrder, SchedulerConfig, SchedulerKind, SharedQueue, WorkStealing};
 use crate::stats::PoolStats;
@@ -50,6 +50,20 @@ pub struct ThreadPoolExecutor {
 
 /// A cloneable reference to a pool, for submitting from tasks and other threads. Unlike the
 /// [`ThreadPoolExecutor`], dropping a handle does not shut the pool down.
+///
+/// ```
+/// use stealpool::ThreadPoolExecutor;
+///
+/// let pool = ThreadPoolExecutor::new(2)?;
+/// let handle = pool.handle();
+/// // A task that submits a task of its own and waits for it (no deadlock, even on one worker).
+/// let outer = pool.submit(move || {
+///     let inner = handle.submit(|| 20).expect("the pool is open");
+///     *inner.result().expect("the inner task returns") + 1
+/// })?;
+/// assert_eq!(outer.join()?, 21);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone)]
 pub struct PoolHandle {
     ops: Arc<dyn PoolOps>,
@@ -257,9 +271,14 @@ impl PoolHandle {
         self.map_with(function, inputs, MapOptions::new())
     }
 
-    /// Applies `function` to every input on the pool. Results come in input order, lazily;
-    /// the first error (a panic, the timeout) is yielded at its item and ends the iteration;
-    /// dropping the iterator cancels the items that have not started.
+    /// Applies `function` to every input on the pool. Results come in input order, lazily, one
+    /// `Result` per item: an item whose function panicked yields its
+    /// [`FutureError::Panicked`](crate::FutureError::Panicked) at its position and the next
+    /// items follow; the timeout (counted from the call) yields
+    /// [`FutureError::Timeout`](crate::FutureError::Timeout) at the first item not ready and
+    /// ends the iteration. Dropping the iterator cancels the items that have not started.
+    /// `buffersize(0)` is refused with [`SubmitError::InvalidArgument`], as is a submit after
+    /// shutdown with [`SubmitError::Shutdown`].
     pub fn map_with<'a, A, T, F, I>(
         &self,
         function: F,
@@ -329,7 +348,21 @@ impl fmt::Debug for PoolHandle {
     }
 }
 
-/// Builds a [`ThreadPoolExecutor`] (Python's keyword arguments).
+/// Builds a [`ThreadPoolExecutor`] (Python's keyword arguments): see
+/// [`build`](Self::build) for an example and the options it refuses.
+///
+/// ```
+/// use stealpool::{SchedulerKind, ThreadPoolExecutor};
+///
+/// // ThreadPoolExecutor(max_workers=2, thread_name_prefix="io"), on CPython's FIFO design.
+/// let pool = ThreadPoolExecutor::builder()
+///     .max_workers(2)
+///     .thread_name_prefix("io")
+///     .scheduler(SchedulerKind::SharedQueue)
+///     .build()?;
+/// assert_eq!(pool.max_workers(), 2);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Default)]
 pub struct ThreadPoolBuilder {
     max_workers: Option<usize>,
@@ -348,7 +381,8 @@ impl ThreadPoolBuilder {
         self
     }
 
-    /// Threads are named `{prefix}_{index}` (default `ThreadPoolExecutor-{pool id}`).
+    /// Threads are named `{prefix}_{index}` (default `ThreadPoolExecutor-{pool id}`); a prefix
+    /// with a NUL byte is refused by [`build`](Self::build) ([`BuildError::InvalidThreadName`]).
     pub fn thread_name_prefix(mut self, prefix: impl Into<String>) -> Self {
         self.thread_name_prefix = Some(prefix.into());
         self
@@ -385,17 +419,49 @@ impl ThreadPoolBuilder {
         self
     }
 
-    /// Stack size of the worker threads (default: the platform's).
+    /// Stack size of the worker threads (default: the platform's; the platform's minimum if
+    /// smaller). Zero, or more than `isize::MAX`, is refused by [`build`](Self::build)
+    /// ([`BuildError::InvalidStackSize`]).
     pub fn stack_size(mut self, bytes: usize) -> Self {
         self.stack_size = Some(bytes);
         self
     }
 
-    /// Builds the pool; no thread starts before the first submit.
+    /// Builds the pool; no thread starts before the first submit, so every option that could
+    /// stop a thread from starting is checked here: zero workers, a thread name prefix with a
+    /// NUL byte, a stack size of zero or over `isize::MAX`.
+    ///
+    /// ```
+    /// use stealpool::{BuildError, LocalOrder, SchedulerKind, ThreadPoolExecutor};
+    ///
+    /// let pool = ThreadPoolExecutor::builder()
+    ///     .max_workers(4)
+    ///     .thread_name_prefix("resize")
+    ///     .initializer(|| println!("worker starting"))
+    ///     .scheduler(SchedulerKind::WorkStealing)
+    ///     .local_order(LocalOrder::Fifo)
+    ///     .build()?;
+    /// let name = pool.submit(|| std::thread::current().name().map(str::to_owned))?.join()?;
+    /// assert_eq!(name.as_deref(), Some("resize_0"));
+    ///
+    /// let refused = ThreadPoolExecutor::builder().thread_name_prefix("a\0b").build();
+    /// assert!(matches!(refused, Err(BuildError::InvalidThreadName(_))));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn build(self) -> Result<ThreadPoolExecutor, BuildError> {
         let max_workers = self.max_workers.unwrap_or_else(default_max_workers);
         if max_workers == 0 {
             return Err(BuildError::ZeroWorkers);
+        }
+        if let Some(prefix) = &self.thread_name_prefix
+            && prefix.contains('\0')
+        {
+            return Err(BuildError::InvalidThreadName(prefix.clone()));
+        }
+        if let Some(bytes) = self.stack_size
+            && (bytes == 0 || bytes > isize::MAX as usize)
+        {
+            return Err(BuildError::InvalidStackSize(bytes));
         }
         let scheduler_config = SchedulerConfig { workers: max_workers, local_order: self.local_order };
         let config = PoolConfig {

@@ -47,6 +47,15 @@ const CLOSED: usize = 1;
 const BROKEN: usize = 2;
 const SUBMITTING: usize = 4;
 
+/// A submission's in-flight count in the lifecycle word, released when dropped.
+struct InFlight<'a>(&'a AtomicUsize);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(SUBMITTING, Ordering::SeqCst);
+    }
+}
+
 /// What worker threads run first (Python's `initializer`).
 pub(crate) type Initializer = Arc<dyn Fn() + Send + Sync>;
 
@@ -552,6 +561,9 @@ impl<S: Scheduler> Pool<S> {
             }
             return Err(self.refusal(word));
         }
+        // Released last, also if the push or a thread start unwinds: shutdown waits for it (see
+        // the module doc).
+        let _in_flight = InFlight(&self.lifecycle);
         if counted {
             self.submitted_external.fetch_add(1, Ordering::Relaxed);
         }
@@ -560,8 +572,6 @@ impl<S: Scheduler> Pool<S> {
         if !claimed {
             self.start_worker_if_needed();
         }
-        // Release the in-flight count last: shutdown waits for it (see the module doc).
-        self.lifecycle.fetch_sub(SUBMITTING, Ordering::SeqCst);
         Ok(())
     }
 

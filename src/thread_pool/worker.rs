@@ -144,12 +144,12 @@ pub(crate) fn main<S: Scheduler>(pool: Arc<Pool<S>>, slot: Slot<S>) {
     });
     let _worker = blocking::enter_worker(context.clone());
 
-    if let Some(initializer) = pool.initializer() {
-        if let Err(payload) = catch_unwind(AssertUnwindSafe(|| initializer())) {
-            let panic = TaskPanic::from_payload(&*payload);
-            pool.break_pool(format!("a worker's initializer panicked: {}", panic.message()), false);
-            return;
-        }
+    if let Some(initializer) = pool.initializer()
+        && let Err(payload) = catch_unwind(AssertUnwindSafe(|| initializer()))
+    {
+        let panic = TaskPanic::from_payload(&*payload);
+        pool.break_pool(format!("a worker's initializer panicked: {}", panic.message()), false);
+        return;
     }
 
     loop {

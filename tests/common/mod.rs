@@ -10,13 +10,15 @@
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
-use stealpool::{Future, FutureError, SchedulerKind, ThreadPoolBuilder, ThreadPoolExecutor};
+use stealpool::{Future, FutureError, LocalOrder, SchedulerKind, ThreadPoolBuilder, ThreadPoolExecutor};
 
 /// How long a test waits for something that should happen at once before calling it a deadlock.
 pub const PATIENCE: Duration = Duration::from_secs(30);
 
-/// Runs each named test function (`fn name(kind: SchedulerKind)`) once per scheduler, as
-/// `work_stealing::name` and `shared_queue::name`.
+/// Runs each named test function (`fn name(kind: SchedulerKind)`) once per configuration, as
+/// `work_stealing::name` (LIFO local order, the default), `work_stealing_fifo::name` (FIFO local
+/// order) and `shared_queue::name`. The local order reaches the test through [`builder`] and
+/// [`pool`] (see [`with_local_order`]).
 #[allow(unused_macros)]
 macro_rules! scheduler_tests {
     ($($name:ident),+ $(,)?) => {
@@ -25,6 +27,16 @@ macro_rules! scheduler_tests {
                 #[test]
                 fn $name() {
                     super::$name(stealpool::SchedulerKind::WorkStealing)
+                }
+            )+
+        }
+        mod work_stealing_fifo {
+            $(
+                #[test]
+                fn $name() {
+                    crate::common::with_local_order(stealpool::LocalOrder::Fifo, || {
+                        super::$name(stealpool::SchedulerKind::WorkStealing)
+                    })
                 }
             )+
         }
@@ -39,9 +51,23 @@ macro_rules! scheduler_tests {
     };
 }
 
-/// A builder for a pool on the scheduler `kind`.
+thread_local! {
+    /// The local order [`builder`] gives the pools of the test running on this thread.
+    static LOCAL_ORDER: std::cell::Cell<LocalOrder> = const { std::cell::Cell::new(LocalOrder::Lifo) };
+}
+
+/// Runs `test` with [`builder`] and [`pool`] building pools with local order `order` on this
+/// thread (each test runs on a thread of its own).
+pub fn with_local_order<R>(order: LocalOrder, test: impl FnOnce() -> R) -> R {
+    let before = LOCAL_ORDER.replace(order);
+    let result = test();
+    LOCAL_ORDER.set(before);
+    result
+}
+
+/// A builder for a pool on the scheduler `kind` (with this test's local order).
 pub fn builder(kind: SchedulerKind) -> ThreadPoolBuilder {
-    ThreadPoolExecutor::builder().scheduler(kind)
+    ThreadPoolExecutor::builder().scheduler(kind).local_order(LOCAL_ORDER.get())
 }
 
 /// A pool of at most `workers` threads on the scheduler `kind`.

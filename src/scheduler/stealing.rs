@@ -67,8 +67,8 @@ impl StealingLocal {
 }
 
 impl WorkStealing {
-    /// Steals from another worker (half its deque, one task to run), visiting every victim once
-    /// from a random start.
+    /// Steals the oldest task of another worker, visiting every victim once from a random
+    /// start.
     fn steal_from_others(&self, local: &StealingLocal) -> Option<Task> {
         let count = self.stealers.len();
         if count <= 1 {
@@ -84,10 +84,14 @@ impl WorkStealing {
                     continue;
                 }
                 bump(&counters.steal_attempts);
-                // Take half of the victim's deque (at most a crossbeam batch), not one task: a
-                // thief that took one would be back for the next at once, and every steal races
-                // the victim's own pops on the same end of the deque.
-                match self.stealers[victim].steal_batch_and_pop(&local.deque) {
+                // One task, the victim's oldest (rayon's choice), not half its deque: in
+                // fork-join the oldest entry is the largest piece of work, and a batch moved to
+                // this deque would be run newest (smallest) first, while its owner, unwinding
+                // its recursion, claims back or waits for the rest. Batches made a depth-16
+                // `join` tree at 2 workers no faster than the inline loop (62–70 ms against
+                // 66–72); one task at a time: 42.8 ms, rayon 37.3 (quick runs of `cargo bench
+                // --bench compare`, filter `nested-d16`). Batches stay for the injector.
+                match self.stealers[victim].steal() {
                     Steal::Success(task) => {
                         bump(&counters.tasks_stolen);
                         return Some(task);

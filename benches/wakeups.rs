@@ -14,7 +14,8 @@ fn main() {
         let pool = ThreadPoolExecutor::new(workers).expect("a valid pool");
         let started = Instant::now();
         for _ in 0..bursts {
-            let futures: Vec<_> = (0..1000).map(|i| pool.submit(move || i).expect("the pool is open")).collect();
+            let futures: Vec<_> =
+                (0..1000).map(|i| pool.submit(move || i).expect("the pool is open")).collect();
             for future in &futures {
                 future.result().expect("an empty task cannot fail");
             }

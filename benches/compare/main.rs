@@ -2,7 +2,7 @@
 //!
 //! Modes (the report says which produced it):
 //! - full (the default under `cargo bench`): 21 timed samples per cell after 3 warm-up runs;
-//!   about 8 minutes on a 2-core machine (measured; the report states its own run time).
+//!   about 6 minutes on a 2-core machine (measured; the report states its own run time).
 //! - quick (`STEALPOOL_BENCH=quick` or `-- --quick`): 5 samples per cell after 1 warm-up run,
 //!   a tenth of the latency probes; about 1.5 minutes on a 2-core machine.
 //! - test (`-- --test`, or any run without cargo's `--bench` flag, as `cargo test --benches`):

@@ -26,7 +26,7 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use crate::error::SubmitError;
-use crate::future::cell::NO_POOL;
+use crate::future::state::NO_POOL;
 use crate::notify::Notify;
 use crate::parker::Parker;
 use crate::scheduler::Task;

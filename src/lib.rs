@@ -45,10 +45,12 @@
 //!
 //! ## Architecture
 //!
-//! - [`future`](Future): the task cell (closure, outcome, state word and reference counts in one
-//!   allocation; the crate's only `unsafe` code), the lifecycle (`PENDING → RUNNING → FINISHED`,
-//!   or `CANCELLED`) decided by one atomic word, [`Future`] (`result`, `join`, `.await`) and
-//!   [`Promise`], its completer half.
+//! - [`future`](Future): the state word (`state`), the views the rest of the crate has of a task
+//!   (`task`: the schedulers' unit of work, the erased handles), the task cell (`cell`: closure,
+//!   outcome, state word and reference counts in one allocation; `unsafe`), [`Future`]
+//!   (`result`, `join`, `.await`) and [`Promise`], its completer half.
+//! - `structured`: [`ThreadPoolExecutor::join`] and [`ThreadPoolExecutor::scope`], whose closures
+//!   borrow from the caller's stack (the other `unsafe` code, each step argued in place).
 //! - `wait`: [`wait`] and [`as_completed`] over futures of any result types.
 //! - `map`: [`MapIter`], `Executor.map`'s ordered, lazy iterator, shared by the executors.
 //! - `thread_pool`: [`ThreadPoolExecutor`]: lifecycle, lazy worker threads, shutdown, and

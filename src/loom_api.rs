@@ -8,7 +8,7 @@
 
 pub use crate::faults::{Fault, Injected, inject};
 
-use crate::future::cell::NO_POOL;
+use crate::future::state::NO_POOL;
 use crate::future::{Future, RunResult, TaskCell};
 use crate::scheduler::stealing::StealingLocal;
 use crate::scheduler::{LocalOrder, Scheduler, SchedulerConfig, WorkStealing};

@@ -17,7 +17,8 @@ use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
 use super::Future;
-use super::cell::{Erased, is_terminal};
+use super::state::is_terminal;
+use super::task::Erased;
 use crate::error::FutureError;
 use crate::notify::Notify;
 use crate::sync::{Arc, Mutex, lock, unwinding_a_failed_model};

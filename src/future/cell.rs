@@ -1,18 +1,7 @@
 //! The task cell: a task's closure, its outcome, its lifecycle state, its listeners and its
 //! reference counts in one heap allocation, as tokio's task cell (`runtime/task/core.rs`) keeps
-//! them. The only module of the crate with `unsafe` code.
-//!
-//! # The state word
-//!
-//! One `AtomicUsize` holds the lifecycle (`PENDING → RUNNING → FINISHED`, or `PENDING →
-//! CANCELLED`) in its low two bits and four flags:
-//!
-//! - `LISTENING`: a waiter or a callback was registered at some point;
-//! - `LOCKED`: a thread holds the listeners (a spin lock in the state word: held for a push or a
-//!   take of a short list, never while user code runs);
-//! - `RAISED`, `FAILED`: the outcome is a panic or a failure (`FAILED`: the pool failed a task it
-//!   never ran), readable by the type-erased views of `wait` without touching the outcome;
-//! - `COMPLETING`: a [`Promise`](super::Promise) completion claimed the outcome slot.
+//! them. The state word and its bits are `super::state`; the traits through which the rest of
+//! the crate sees a cell are `super::task`.
 //!
 //! # Who may touch what
 //!
@@ -49,56 +38,11 @@ use std::mem;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use super::Future;
+use super::state::*;
+use super::task::{Callback, Core, Erased, Job, NoJob, Outcome, RunResult, Runnable};
 use crate::error::{FutureError, InvalidStateError, TaskPanic};
 use crate::notify::Notify;
 use crate::sync::{Arc, AtomicUsize, Ordering, UnsafeCell, spin_once};
-
-pub(crate) const PENDING: usize = 0;
-pub(crate) const RUNNING: usize = 1;
-pub(crate) const FINISHED: usize = 2;
-pub(crate) const CANCELLED: usize = 3;
-
-/// The lifecycle occupies the low two bits of the state word.
-const LIFECYCLE: usize = 0b11;
-const LISTENING: usize = 1 << 2;
-const LOCKED: usize = 1 << 3;
-const RAISED: usize = 1 << 4;
-const FAILED: usize = 1 << 5;
-const COMPLETING: usize = 1 << 6;
-
-/// Set in the handle count once `join` moved the outcome out (rule 3).
-const TAKEN: usize = 1 << (usize::BITS - 1);
-
-/// The pool id of futures that no pool owns (made by a [`Promise`](super::Promise)).
-pub(crate) const NO_POOL: usize = 0;
-
-pub(crate) fn state_name(state: usize) -> &'static str {
-    match state & LIFECYCLE {
-        PENDING => "pending",
-        RUNNING => "running",
-        FINISHED => "finished",
-        _ => "cancelled",
-    }
-}
-
-/// How a finished future ended.
-pub(crate) enum Outcome<T> {
-    Value(T),
-    Panicked(TaskPanic),
-    Failed(FutureError),
-}
-
-impl<T> Outcome<T> {
-    fn flags(&self) -> usize {
-        match self {
-            Outcome::Value(_) => 0,
-            Outcome::Panicked(_) => RAISED,
-            Outcome::Failed(_) => RAISED | FAILED,
-        }
-    }
-}
-
-pub(crate) type Callback<T> = Box<dyn FnOnce(&Future<T>) + Send>;
 
 /// One registered waiter: told `token` when the future becomes done.
 struct Waiter {
@@ -114,99 +58,11 @@ pub(crate) struct Listeners<T: 'static> {
     callbacks: Vec<Callback<T>>,
 }
 
-/// What a cell runs: a closure, or nothing (the cell behind a `Promise`).
-pub(crate) trait Job<T>: Send + 'static {
-    fn call(self) -> T;
-}
-
-impl<T, F: FnOnce() -> T + Send + 'static> Job<T> for F {
-    #[inline]
-    fn call(self) -> T {
-        self()
-    }
-}
-
-/// The job of a promise's cell: there is none.
-pub(crate) enum NoJob {}
-
-impl<T> Job<T> for NoJob {
-    fn call(self) -> T {
-        match self {}
-    }
-}
-
 /// The closure before the start, the outcome after the finish.
 enum Stage<T, J> {
     Pending(J),
     Empty,
     Finished(Outcome<T>),
-}
-
-/// What became of a dequeued task.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum RunResult {
-    /// This call ran it.
-    Ran,
-    /// It was cancelled (or failed) before it started: skipped.
-    Cancelled,
-    /// A waiting worker already ran it inline: the queue entry is stale.
-    RanElsewhere,
-    /// It was the queued half of a `join` (not a task: the pool's counters leave it out).
-    JoinHalf,
-}
-
-/// A task as the scheduler's queues hold it.
-pub(crate) trait Runnable: Send + Sync {
-    /// Runs the task unless it was cancelled or already started. `finishing` is called after
-    /// the closure returned and before the outcome is published (so before any waiter can see
-    /// the task done): the pool marks its worker idle there.
-    fn run(self: Arc<Self>, finishing: &dyn Fn()) -> RunResult;
-    /// Cancels the task if it has not started; returns whether it is cancelled.
-    fn cancel(self: Arc<Self>) -> bool;
-    /// Fails the task with `error` if it has not started (a broken pool); returns whether it did.
-    fn fail(self: Arc<Self>, error: FutureError) -> bool;
-    /// The cell's address, to recognise the awaited task in a queue.
-    fn identity(&self) -> usize;
-    /// Whether the task can still be started (neither started nor cancelled).
-    fn is_pending(&self) -> bool;
-    /// Whether the task ended without running (cancelled, or failed by a broken pool).
-    fn was_skipped(&self) -> bool;
-}
-
-/// The type-erased view of a future used by `wait`, `as_completed` and [`AnyFuture`](super::AnyFuture).
-#[doc(hidden)]
-pub trait Erased: Send + Sync + 'static {
-    fn state(&self) -> usize;
-    fn raised(&self) -> bool;
-    fn pool_id(&self) -> usize;
-    fn register(&self, notify: Arc<dyn Notify>, token: usize) -> Option<u64>;
-    fn unregister(&self, id: u64);
-    fn cancel(self: Arc<Self>) -> bool;
-    /// Address of the cell: the future's identity, for de-duplication.
-    fn identity(&self) -> usize;
-    /// Fails the future with `Broken` unless it is done (its promise was dropped).
-    fn abandon(self: Arc<Self>);
-    /// Runs the task on the calling thread if it is still pending; returns whether it did.
-    fn run_inline(self: Arc<Self>) -> bool;
-}
-
-/// A future's cell as its typed handles see it.
-pub(crate) trait Core<T>: Erased {
-    /// The outcome, once finished; the error a reader reports otherwise. Called only through a
-    /// [`Future`] handle (rule 3).
-    fn outcome(&self) -> Result<&Outcome<T>, FutureError>;
-    /// Moves the outcome out if the calling handle is the last one (rule 3).
-    fn take_outcome(&self) -> Result<Outcome<T>, FutureError>;
-    /// Registers a done-callback; gives it back if the future is already done.
-    fn add_callback(&self, callback: Callback<T>) -> Result<(), Callback<T>>;
-    /// The count of [`Future`] handles.
-    fn handles(&self) -> &AtomicUsize;
-    /// Completes a promise's future (claims the outcome slot first).
-    fn complete(self: Arc<Self>, outcome: Outcome<T>) -> Result<(), InvalidStateError>;
-    /// `PENDING → RUNNING` for a promise; the state found otherwise.
-    fn set_running(&self) -> Result<(), usize>;
-    fn as_erased(&self) -> &dyn Erased;
-    fn into_erased(self: Arc<Self>) -> Arc<dyn Erased>;
 }
 
 /// See the module documentation.
@@ -708,11 +564,6 @@ impl<T: Send + 'static> PromiseCell<T> {
         let future = Future::from_counted(cell.clone());
         (cell, future)
     }
-}
-
-/// Whether `state` (a lifecycle value) is terminal.
-pub(crate) fn is_terminal(state: usize) -> bool {
-    state >= FINISHED
 }
 
 #[cfg(test)]

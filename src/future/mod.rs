@@ -24,6 +24,8 @@ mod awaiting;
 // The one module allowed `unsafe` (each block argued in a `SAFETY` comment, loom-checked).
 #[allow(unsafe_code)]
 pub(crate) mod cell;
+pub(crate) mod state;
+mod task;
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -35,11 +37,10 @@ use crate::error::{FutureError, InvalidStateError, TaskPanic};
 use crate::sync::{Arc, Ordering, unwinding_a_failed_model};
 
 pub use self::awaiting::{AwaitRef, AwaitValue};
-pub use self::cell::Erased;
-pub(crate) use self::cell::{
-    CANCELLED, Callback, Core, Outcome, PENDING, PromiseCell, RUNNING, RunResult, Runnable, TaskCell,
-    is_terminal, state_name,
-};
+pub(crate) use self::cell::{PromiseCell, TaskCell};
+pub(crate) use self::state::{CANCELLED, PENDING, RUNNING, is_terminal, state_name};
+pub use self::task::Erased;
+pub(crate) use self::task::{Callback, Core, Outcome, RunResult, Runnable};
 
 /// A handle to the eventual result of a task (Python's `concurrent.futures.Future`).
 ///

@@ -894,7 +894,8 @@ fn orphaning_parent() -> ! {
 fn a_missing_hook_is_an_error() {
     let output = Command::new(std::env::current_exe().unwrap())
         .env(ROLE_ENV, "forgot-the-hook")
-        .env(WORKER_ENV, "1")
+        // The marker a pool gives its children: the protocol version and the parent's pid.
+        .env(WORKER_ENV, format!("1:{}", std::process::id()))
         .stdin(Stdio::null())
         .output()
         .unwrap();

@@ -40,16 +40,19 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::child::WORKER_ENV;
-use super::protocol::{FrameError, read_frame_limited, write_frame};
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+use super::protocol::write_frame;
+use super::protocol::{FrameError, read_frame_limited};
 use super::reaper::Watched;
 
 /// The environment variable that tells a child where its parent listens.
 pub(crate) const SOCKET_ENV: &str = "STEALPOOL_WORKER_SOCKET";
 
-/// Longest temporary-directory path used for the sockets: a socket path must fit in
-/// `sun_path` (108 bytes on Linux, 104 on the BSDs), with room for the names below it
-/// (`/stealpool-<pid>-<16 hex digits>/worker.sock`, at most 51 bytes).
-const MAX_BASE_LEN: usize = 64;
+/// Longest temporary-directory path used for the sockets: a socket path and its terminating NUL
+/// must fit in `sun_path` (104 bytes on the BSDs, 108 on Linux), with the names below the base
+/// (`/stealpool-<pid>-<16 hex digits>/worker.sock`: 50 bytes with a 10-digit pid):
+/// 104 - 1 - 50 = 53.
+const MAX_BASE_LEN: usize = 53;
 
 /// Where one child is expected to connect: a listening socket in a fresh private directory,
 /// both removed on drop.
@@ -255,8 +258,25 @@ impl ParentEnd {
         Ok(ParentEnd { reader, writer: stream, timeout_set: None, deadline: None })
     }
 
-    /// Writes one complete frame.
+    /// Writes one complete frame. On Linux the bytes go out with `MSG_NOSIGNAL`: a write to a
+    /// child that died fails with `EPIPE` (and the request is resent to a fresh child) instead
+    /// of raising `SIGPIPE`, which kills the whole parent if the host program restored that
+    /// signal's default action (Rust programs ignore it unless told otherwise).
     pub(crate) fn send(&mut self, frame: &[u8]) -> io::Result<()> {
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        {
+            let mut rest = frame;
+            while !rest.is_empty() {
+                match rustix::net::send(&self.writer, rest, rustix::net::SendFlags::NOSIGNAL) {
+                    Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                    Ok(sent) => rest = &rest[sent..],
+                    Err(rustix::io::Errno::INTR) => {}
+                    Err(error) => return Err(error.into()),
+                }
+            }
+            Ok(())
+        }
+        #[cfg(not(any(target_os = "linux", target_os = "android")))]
         write_frame(&mut self.writer, frame)
     }
 

@@ -31,7 +31,9 @@ use super::channel::connect_to_parent;
 use super::protocol::{PROTOCOL_VERSION, Reply, Request, read_frame, write_frame};
 use super::registry::{ItemOutcome, Registry};
 
-/// The environment variable that marks a child as a worker (its value is the protocol version).
+/// The environment variable that marks a child as a worker. Its value is
+/// `<protocol version>:<pid of the pool's process>`: a process whose parent is not that pool
+/// (a program that a task starts, which inherits the variable) is not a worker.
 pub const WORKER_ENV: &str = "STEALPOOL_WORKER";
 
 /// The environment variable carrying a child's idle timeout in milliseconds, when it has one.
@@ -47,7 +49,21 @@ static IN_WORKER: AtomicBool = AtomicBool::new(false);
 
 /// Whether this process was started as a worker of a process pool.
 pub(crate) fn started_as_worker() -> bool {
-    std::env::var_os(WORKER_ENV).is_some()
+    worker_marker_for(std::env::var(WORKER_ENV).ok().as_deref(), std::os::unix::process::parent_id())
+}
+
+/// The value of [`WORKER_ENV`] that a pool in process `pool_pid` gives its children.
+pub(crate) fn worker_marker(pool_pid: u32) -> String {
+    format!("{PROTOCOL_VERSION}:{pool_pid}")
+}
+
+/// Whether `marker` (the value of [`WORKER_ENV`], if set) names `parent` as the pool that
+/// started this process.
+fn worker_marker_for(marker: Option<&str>, parent: u32) -> bool {
+    marker
+        .and_then(|marker| marker.split_once(':'))
+        .and_then(|(_, pid)| pid.parse::<u32>().ok())
+        .is_some_and(|pool| pool == parent)
 }
 
 /// Whether [`run_if_worker`] turned this process into a worker (i.e. code is running in a task).
@@ -189,4 +205,19 @@ fn serve_request(registry: &Registry, frame: &[u8], writer: &mut UnixStream) -> 
         write_frame(writer, &frame)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod marker_tests {
+    use super::{worker_marker, worker_marker_for};
+
+    #[test]
+    fn only_the_pools_own_children_are_workers() {
+        let marker = worker_marker(4242);
+        assert!(worker_marker_for(Some(&marker), 4242));
+        // A grandchild (started by a task) inherits the marker but has another parent.
+        assert!(!worker_marker_for(Some(&marker), 777));
+        assert!(!worker_marker_for(Some("1"), 4242));
+        assert!(!worker_marker_for(None, 4242));
+    }
 }

@@ -51,7 +51,7 @@ use rustix::process::Signal;
 use serde::de::DeserializeOwned;
 
 use super::channel::{AcceptError, ParentEnd, Rendezvous, SOCKET_ENV};
-use super::child::{IDLE_ENV, IDLE_EXIT, WORKER_ENV};
+use super::child::{IDLE_ENV, IDLE_EXIT, WORKER_ENV, worker_marker};
 use super::protocol::{FrameError, PROTOCOL_VERSION, Reply, Request, decode_value};
 use super::reaper::Watched;
 use crate::error::{FutureError, TaskPanic};
@@ -415,7 +415,7 @@ impl WorkerProcess {
         let mut command = Command::new(&shared.exe);
         command
             .args(&shared.args)
-            .env(WORKER_ENV, PROTOCOL_VERSION.to_string())
+            .env(WORKER_ENV, worker_marker(std::process::id()))
             .env(SOCKET_ENV, rendezvous.path())
             .stdin(Stdio::null());
         if let Some(idle) = options.idle_timeout {

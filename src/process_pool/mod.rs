@@ -40,9 +40,9 @@
 //! with the environment variable [`WORKER_ENV`] set. [`run_if_worker`], called first thing in
 //! `main`, sees it and turns the process into a worker; in the parent it returns at once.
 //! Programs that forget the hook get a clear error instead of a fork bomb: building a pool in a
-//! process that has the marker fails with [`BuildError::InvalidConfig`]. A task that starts the
-//! program again as an ordinary process should remove the marker
-//! (`Command::env_remove(WORKER_ENV)`).
+//! process that has the marker fails with [`BuildError::InvalidConfig`]. The marker names the
+//! pool's process id, so a program that a task starts (which inherits the environment) is not
+//! taken for a worker: only the pool's own children are.
 //!
 //! - **Examples and binaries**: call it at the top of `main` (see `examples/process_pool_*.rs`).
 //! - **Tests**: the default test harness owns `main`, so process-pool tests live in a

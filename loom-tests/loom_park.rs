@@ -57,13 +57,14 @@ fn push_vs_park_broken_no_fences() {
     check_broken(Fault::NoSleepFences, push_vs_park);
 }
 
-/// Two workers, one task: whichever worker the push wakes (or finds awake) runs it; then the
-/// owner wakes both to exit (the shutdown wake-up, `wake_all`), which must reach a worker however
-/// far it got into going to sleep.
-fn push_vs_two_workers() {
-    let scheduler = Arc::new(Stealing::new(2));
-    let done = Arc::new(AtomicBool::new(false));
-    let workers: Vec<_> = (0..2)
+/// Starts `count` worker threads on `scheduler`: each runs tasks, parks when it finds none, and
+/// returns how many tasks it ran once `done` is set (and it is woken).
+fn spawn_workers(
+    scheduler: &Arc<Stealing>,
+    done: &Arc<AtomicBool>,
+    count: usize,
+) -> Vec<thread::JoinHandle<usize>> {
+    (0..count)
         .map(|index| {
             let (scheduler, done) = (scheduler.clone(), done.clone());
             let local = scheduler.worker(index);
@@ -78,7 +79,16 @@ fn push_vs_two_workers() {
                 ran
             })
         })
-        .collect();
+        .collect()
+}
+
+/// Two workers, one task: whichever worker the push wakes (or finds awake) runs it; then the
+/// owner wakes both to exit (the shutdown wake-up, `wake_all`), which must reach a worker however
+/// far it got into going to sleep.
+fn push_vs_two_workers() {
+    let scheduler = Arc::new(Stealing::new(2));
+    let done = Arc::new(AtomicBool::new(false));
+    let workers = spawn_workers(&scheduler, &done, 2);
     let (task, future) = Task::new(|| 7);
     scheduler.push_external(task);
     assert_eq!(future.result(), Ok(&7));
@@ -107,22 +117,7 @@ fn push_vs_two_workers_broken_skip_recheck() {
 fn gated_push_vs_two_workers() {
     let scheduler = Arc::new(Stealing::new(2));
     let done = Arc::new(AtomicBool::new(false));
-    let workers: Vec<_> = (0..2)
-        .map(|index| {
-            let (scheduler, done) = (scheduler.clone(), done.clone());
-            let local = scheduler.worker(index);
-            thread::spawn(move || {
-                while !done.load(SeqCst) {
-                    match scheduler.next_task(&local) {
-                        Some(task) => {
-                            task.run();
-                        }
-                        None => scheduler.park(&local, &|| done.load(SeqCst)),
-                    }
-                }
-            })
-        })
-        .collect();
+    let workers = spawn_workers(&scheduler, &done, 2);
     let (second, second_done) = Task::new(|| 2);
     let (first, first_done) = Task::new(move || *second_done.result().unwrap() + 1);
     scheduler.push_external(first);

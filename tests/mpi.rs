@@ -19,8 +19,11 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use stealpool::mpi_pool::{self, MpiPoolExecutor};
+
+mod tasks;
 use stealpool::process_pool::{Registry, Task, run_if_worker};
 use stealpool::{BuildError, Future, FutureError, MapOptions, ReturnWhen, SubmitError, as_completed, wait};
+use tasks::{BadOutput, Fail, Picky, Unregistered, Unserialisable};
 
 // The Python notes' process-pool programs over MPI (examples/mpi_pool.rs), run here as tests.
 #[allow(dead_code)]
@@ -96,17 +99,6 @@ impl Task for Square {
     }
 }
 
-#[derive(Serialize, Deserialize)]
-struct Fail(String);
-
-impl Task for Fail {
-    type Output = ();
-    const NAME: &'static str = "fail";
-    fn run(self) {
-        panic!("{}", self.0);
-    }
-}
-
 /// Sleeps this many milliseconds; returns its rank.
 #[derive(Serialize, Deserialize)]
 struct Sleep(u64);
@@ -132,36 +124,6 @@ impl Task for Abort {
     }
 }
 
-/// Left out of the registry on purpose.
-#[derive(Serialize, Deserialize)]
-struct Unregistered;
-
-impl Task for Unregistered {
-    type Output = ();
-    const NAME: &'static str = "unregistered";
-    fn run(self) {}
-}
-
-/// Serialises fine, but refuses to deserialise the value 13.
-#[derive(Debug, PartialEq, Serialize, Deserialize)]
-#[serde(try_from = "u32")]
-struct Picky(u32);
-
-impl TryFrom<u32> for Picky {
-    type Error = String;
-    fn try_from(value: u32) -> Result<Self, String> {
-        if value == 13 { Err("13 is refused".into()) } else { Ok(Picky(value)) }
-    }
-}
-
-impl Task for Picky {
-    type Output = u32;
-    const NAME: &'static str = "picky";
-    fn run(self) -> u32 {
-        self.0
-    }
-}
-
 /// Returns a `Picky` rank 0 may not be able to decode.
 #[derive(Serialize, Deserialize)]
 struct MakePicky(u32);
@@ -171,34 +133,6 @@ impl Task for MakePicky {
     const NAME: &'static str = "make_picky";
     fn run(self) -> Picky {
         Picky(self.0)
-    }
-}
-
-/// A value whose serialisation always fails.
-#[derive(Debug)]
-struct Unserialisable;
-
-impl Serialize for Unserialisable {
-    fn serialize<S: serde::Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
-        Err(serde::ser::Error::custom("this value cannot be serialised"))
-    }
-}
-
-impl<'de> Deserialize<'de> for Unserialisable {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        <()>::deserialize(deserializer).map(|()| Unserialisable)
-    }
-}
-
-/// Its output cannot be serialised.
-#[derive(Serialize, Deserialize)]
-struct BadOutput;
-
-impl Task for BadOutput {
-    type Output = Unserialisable;
-    const NAME: &'static str = "bad_output";
-    fn run(self) -> Unserialisable {
-        Unserialisable
     }
 }
 

@@ -20,6 +20,9 @@ use stealpool::process_pool::{
 };
 use stealpool::{BuildError, Future, FutureError, MapOptions, ReturnWhen, SubmitError, as_completed, wait};
 
+mod tasks;
+use tasks::{BadOutput, Fail, Picky, Unregistered, Unserialisable};
+
 // The Python notes' two process-pool programs, run here as tests: their tasks are registered in
 // this binary's registry.
 #[allow(dead_code)]
@@ -102,17 +105,6 @@ impl Task for Square {
     }
 }
 
-#[derive(Serialize, Deserialize)]
-struct Fail(String);
-
-impl Task for Fail {
-    type Output = ();
-    const NAME: &'static str = "fail";
-    fn run(self) {
-        panic!("{}", self.0);
-    }
-}
-
 /// Ends the worker with SIGABRT.
 #[derive(Serialize, Deserialize)]
 struct Abort;
@@ -156,36 +148,6 @@ impl Task for Hang {
     }
 }
 
-/// Left out of the registry on purpose.
-#[derive(Serialize, Deserialize)]
-struct Unregistered;
-
-impl Task for Unregistered {
-    type Output = ();
-    const NAME: &'static str = "unregistered";
-    fn run(self) {}
-}
-
-/// Serialises fine, but refuses to deserialise the value 13.
-#[derive(Debug, PartialEq, Serialize, Deserialize)]
-#[serde(try_from = "u32")]
-struct Picky(u32);
-
-impl TryFrom<u32> for Picky {
-    type Error = String;
-    fn try_from(value: u32) -> Result<Self, String> {
-        if value == 13 { Err("13 is refused".into()) } else { Ok(Picky(value)) }
-    }
-}
-
-impl Task for Picky {
-    type Output = u32;
-    const NAME: &'static str = "picky";
-    fn run(self) -> u32 {
-        self.0
-    }
-}
-
 /// Returns a `Picky` the parent may not be able to decode.
 #[derive(Serialize, Deserialize)]
 struct MakePicky(u32);
@@ -195,34 +157,6 @@ impl Task for MakePicky {
     const NAME: &'static str = "make_picky";
     fn run(self) -> Picky {
         Picky(self.0)
-    }
-}
-
-/// A value whose serialisation always fails.
-#[derive(Debug)]
-struct Unserialisable;
-
-impl Serialize for Unserialisable {
-    fn serialize<S: serde::Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
-        Err(serde::ser::Error::custom("this value cannot be serialised"))
-    }
-}
-
-impl<'de> Deserialize<'de> for Unserialisable {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        <()>::deserialize(deserializer).map(|()| Unserialisable)
-    }
-}
-
-/// Its output cannot be serialised.
-#[derive(Serialize, Deserialize)]
-struct BadOutput;
-
-impl Task for BadOutput {
-    type Output = Unserialisable;
-    const NAME: &'static str = "bad_output";
-    fn run(self) -> Unserialisable {
-        Unserialisable
     }
 }
 

@@ -124,7 +124,6 @@ mod rank0;
 mod worker;
 
 use std::cell::RefCell;
-use std::collections::VecDeque;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::Sender;
@@ -135,6 +134,7 @@ use self::rank0::{Command, Job, JobItem, Typed};
 use crate::error::{BuildError, FutureError, SubmitError};
 use crate::future::{Future, Promise};
 use crate::map::{MapIter, MapOptions};
+use crate::process_pool::map::ChunkFeeder;
 use crate::process_pool::protocol::encode_value;
 use crate::process_pool::{Registry, Task};
 
@@ -340,12 +340,9 @@ impl MpiPoolExecutor {
         I: IntoIterator<Item = T>,
         I::IntoIter: 'a,
     {
-        let mut feeder = ChunkFeeder {
-            pool: Submitter { state: self.state.clone(), commands: self.commands.clone() },
-            tasks: tasks.into_iter(),
-            chunk: options.chunk_len(),
-            ready: VecDeque::new(),
-        };
+        let pool = Submitter { state: self.state.clone(), commands: self.commands.clone() };
+        let mut feeder =
+            ChunkFeeder::new(tasks.into_iter(), options.chunk_len(), move |chunk| pool.submit_job(chunk));
         MapIter::start(Box::new(move || feeder.next()), options)
     }
 
@@ -427,39 +424,5 @@ impl Submitter {
             return Err(SubmitError::Broken("MPI has been finalised: the program is ending".into()));
         }
         Ok(futures)
-    }
-}
-
-/// Feeds `MapIter` one future at a time, submitting `chunk` tasks per job.
-struct ChunkFeeder<I: Iterator<Item = T>, T: Task> {
-    pool: Submitter,
-    tasks: I,
-    chunk: usize,
-    /// Futures of the last submitted chunk not yet handed to the iterator.
-    ready: VecDeque<Future<T::Output>>,
-}
-
-impl<I: Iterator<Item = T>, T: Task> ChunkFeeder<I, T> {
-    fn next(&mut self) -> Option<Result<Future<T::Output>, SubmitError>> {
-        if self.ready.is_empty() {
-            let tasks: Vec<T> = self.tasks.by_ref().take(self.chunk).collect();
-            if tasks.is_empty() {
-                return None;
-            }
-            match self.pool.submit_job(tasks) {
-                Ok(futures) => self.ready.extend(futures),
-                Err(error) => return Some(Err(error)),
-            }
-        }
-        self.ready.pop_front().map(Ok)
-    }
-}
-
-impl<I: Iterator<Item = T>, T: Task> Drop for ChunkFeeder<I, T> {
-    /// The iterator is gone: nobody will read these results.
-    fn drop(&mut self) {
-        for future in self.ready.drain(..) {
-            future.cancel();
-        }
     }
 }

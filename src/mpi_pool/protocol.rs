@@ -15,6 +15,7 @@
 //!
 //! Who may send when is the subject of the [module documentation](super) ("Protocol").
 
+use crate::process_pool::protocol::FrameReader;
 use crate::process_pool::registry::ItemOutcome;
 
 /// Rank 0 → worker: a batch of tasks, the answer to a `Report`.
@@ -121,10 +122,10 @@ pub(crate) fn encode_tasks<'a>(tasks: impl ExactSizeIterator<Item = TaskRef<'a>>
 
 /// Reads a `Tasks` message.
 pub(crate) fn decode_tasks(body: &[u8]) -> Result<Vec<TaskRef<'_>>, String> {
-    let mut reader = Reader { rest: body };
-    let count = reader.u32()?;
+    let mut reader = FrameReader::new(body);
+    let count = reader.u32()? as usize;
     // Each task takes at least 16 bytes: a bound on the count before allocating for it.
-    if count > reader.rest.len() / 16 {
+    if count > reader.remaining() / 16 {
         return Err(format!("task count {count} exceeds the message"));
     }
     let mut tasks = Vec::with_capacity(count);
@@ -186,13 +187,13 @@ impl ReportWriter {
 
 /// Reads a `Report`.
 pub(crate) fn decode_report(body: &[u8]) -> Result<ReportRef<'_>, String> {
-    let mut reader = Reader { rest: body };
+    let mut reader = FrameReader::new(body);
     let flags = reader.u8()?;
     if flags & !(FLAG_RETURNED | FLAG_FATAL) != 0 {
         return Err(format!("unknown report flags {flags:#x}"));
     }
-    let count = reader.u32()?;
-    if count > reader.rest.len() / 13 {
+    let count = reader.u32()? as usize;
+    if count > reader.remaining() / 13 {
         return Err(format!("result count {count} exceeds the message"));
     }
     let mut report = ReportRef { results: Vec::with_capacity(count), ..ReportRef::default() };
@@ -207,8 +208,8 @@ pub(crate) fn decode_report(body: &[u8]) -> Result<ReportRef<'_>, String> {
         report.results.push((id, outcome));
     }
     if flags & FLAG_RETURNED != 0 {
-        let count = reader.u32()?;
-        if count > reader.rest.len() / 8 {
+        let count = reader.u32()? as usize;
+        if count > reader.remaining() / 8 {
             return Err(format!("returned count {count} exceeds the message"));
         }
         report.returned = Some((0..count).map(|_| reader.u64()).collect::<Result<_, _>>()?);
@@ -218,53 +219,6 @@ pub(crate) fn decode_report(body: &[u8]) -> Result<ReportRef<'_>, String> {
     }
     reader.end()?;
     Ok(report)
-}
-
-/// Reads fields in order; every read checks the remaining length.
-struct Reader<'a> {
-    rest: &'a [u8],
-}
-
-impl<'a> Reader<'a> {
-    fn take(&mut self, len: usize) -> Result<&'a [u8], String> {
-        if self.rest.len() < len {
-            return Err(format!("the message ends early ({} bytes left, {len} needed)", self.rest.len()));
-        }
-        let (head, rest) = self.rest.split_at(len);
-        self.rest = rest;
-        Ok(head)
-    }
-
-    fn u8(&mut self) -> Result<u8, String> {
-        Ok(self.take(1)?[0])
-    }
-
-    fn u32(&mut self) -> Result<usize, String> {
-        let bytes = self.take(4)?;
-        Ok(u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]) as usize)
-    }
-
-    fn u64(&mut self) -> Result<u64, String> {
-        let mut bytes = [0; 8];
-        bytes.copy_from_slice(self.take(8)?);
-        Ok(u64::from_le_bytes(bytes))
-    }
-
-    fn bytes(&mut self) -> Result<&'a [u8], String> {
-        let len = self.u32()?;
-        self.take(len)
-    }
-
-    fn str(&mut self) -> Result<&'a str, String> {
-        std::str::from_utf8(self.bytes()?).map_err(|_| "a string field is not UTF-8".to_owned())
-    }
-
-    fn end(self) -> Result<(), String> {
-        match self.rest.len() {
-            0 => Ok(()),
-            extra => Err(format!("{extra} unexpected bytes after the message")),
-        }
-    }
 }
 
 #[cfg(test)]

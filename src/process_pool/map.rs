@@ -12,7 +12,6 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use super::Handle;
 use super::registry::Task;
 use crate::error::SubmitError;
 use crate::future::Future;
@@ -91,24 +90,33 @@ impl MapOptions {
     }
 }
 
-/// Feeds `MapIter` one future at a time, submitting `chunk` tasks per job.
-pub(crate) struct ChunkFeeder<I: Iterator<Item = T>, T: Task> {
-    pub(crate) handle: Handle,
+/// Feeds `MapIter` one future at a time, submitting `chunk` tasks per job with `submit` (one
+/// job: a `map` chunk). Shared by the process pool and the MPI pool.
+pub(crate) struct ChunkFeeder<I, T: Task, S> {
+    pub(crate) submit: S,
     pub(crate) tasks: I,
     pub(crate) chunk: usize,
-    pub(crate) timeout: Option<Duration>,
     /// Futures of the last submitted chunk not yet handed to the iterator.
     pub(crate) ready: VecDeque<Future<T::Output>>,
 }
 
-impl<I: Iterator<Item = T>, T: Task> ChunkFeeder<I, T> {
+impl<I, T, S> ChunkFeeder<I, T, S>
+where
+    I: Iterator<Item = T>,
+    T: Task,
+    S: FnMut(Vec<T>) -> Result<Vec<Future<T::Output>>, SubmitError>,
+{
+    pub(crate) fn new(tasks: I, chunk: usize, submit: S) -> Self {
+        ChunkFeeder { submit, tasks, chunk, ready: VecDeque::new() }
+    }
+
     pub(crate) fn next(&mut self) -> Option<Result<Future<T::Output>, SubmitError>> {
         if self.ready.is_empty() {
             let tasks: Vec<T> = self.tasks.by_ref().take(self.chunk).collect();
             if tasks.is_empty() {
                 return None;
             }
-            match self.handle.submit_job(tasks, |output| output, self.timeout) {
+            match (self.submit)(tasks) {
                 Ok(futures) => self.ready.extend(futures),
                 Err(error) => return Some(Err(error)),
             }
@@ -117,7 +125,7 @@ impl<I: Iterator<Item = T>, T: Task> ChunkFeeder<I, T> {
     }
 }
 
-impl<I: Iterator<Item = T>, T: Task> Drop for ChunkFeeder<I, T> {
+impl<I, T: Task, S> Drop for ChunkFeeder<I, T, S> {
     /// The iterator is gone: nobody will read these results.
     fn drop(&mut self) {
         for future in self.ready.drain(..) {

@@ -107,7 +107,7 @@
 mod channel;
 mod child;
 mod driver;
-mod map;
+pub(crate) mod map;
 // `pub(crate)`: the MPI pool (`crate::mpi_pool`) shares the task codec and the registry.
 pub(crate) mod protocol;
 mod reaper;
@@ -115,7 +115,6 @@ pub(crate) mod registry;
 #[cfg(test)]
 mod test;
 
-use std::collections::VecDeque;
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -266,13 +265,10 @@ impl ProcessPoolExecutor {
     {
         let options = options.into();
         let map_options = options.map_options();
-        let mut feeder = ChunkFeeder {
-            handle: self.handle.clone(),
-            tasks: tasks.into_iter(),
-            chunk: map_options.chunk_len(),
-            timeout: options.item_timeout(),
-            ready: VecDeque::new(),
-        };
+        let (handle, timeout) = (self.handle.clone(), options.item_timeout());
+        let mut feeder = ChunkFeeder::new(tasks.into_iter(), map_options.chunk_len(), move |chunk| {
+            handle.submit_job(chunk, std::convert::identity, timeout)
+        });
         MapIter::start(Box::new(move || feeder.next()), map_options)
     }
 

@@ -117,12 +117,22 @@ fn too_large() -> io::Error {
     io::Error::new(io::ErrorKind::InvalidInput, "a message is larger than the protocol's 4 GiB frame limit")
 }
 
-/// Reads the fields of a frame body in order; every read checks the remaining length.
-struct FrameReader<'a> {
+/// Reads the fields of a message body in order; every read checks the remaining length. Shared
+/// with the MPI pool's messages (`crate::mpi_pool::protocol`).
+pub(crate) struct FrameReader<'a> {
     rest: &'a [u8],
 }
 
 impl<'a> FrameReader<'a> {
+    pub(crate) fn new(body: &'a [u8]) -> Self {
+        FrameReader { rest: body }
+    }
+
+    /// Bytes not read yet (to bound a count before allocating for it).
+    pub(crate) fn remaining(&self) -> usize {
+        self.rest.len()
+    }
+
     fn take(&mut self, len: usize) -> Result<&'a [u8], String> {
         if self.rest.len() < len {
             return Err(format!("the message ends early ({} bytes left, {len} needed)", self.rest.len()));
@@ -132,25 +142,32 @@ impl<'a> FrameReader<'a> {
         Ok(head)
     }
 
-    fn u8(&mut self) -> Result<u8, String> {
+    pub(crate) fn u8(&mut self) -> Result<u8, String> {
         Ok(self.take(1)?[0])
     }
 
-    fn u32(&mut self) -> Result<u32, String> {
+    pub(crate) fn u32(&mut self) -> Result<u32, String> {
         let bytes = self.take(4)?;
         Ok(u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
     }
 
-    fn bytes(&mut self) -> Result<&'a [u8], String> {
+    #[cfg_attr(not(feature = "mpi"), allow(dead_code))] // task ids of the MPI pool's messages
+    pub(crate) fn u64(&mut self) -> Result<u64, String> {
+        let mut bytes = [0; 8];
+        bytes.copy_from_slice(self.take(8)?);
+        Ok(u64::from_le_bytes(bytes))
+    }
+
+    pub(crate) fn bytes(&mut self) -> Result<&'a [u8], String> {
         let len = self.u32()? as usize;
         self.take(len)
     }
 
-    fn str(&mut self) -> Result<&'a str, String> {
+    pub(crate) fn str(&mut self) -> Result<&'a str, String> {
         std::str::from_utf8(self.bytes()?).map_err(|_| "a string field is not UTF-8".to_owned())
     }
 
-    fn end(self) -> Result<(), String> {
+    pub(crate) fn end(self) -> Result<(), String> {
         match self.rest.len() {
             0 => Ok(()),
             extra => Err(format!("{extra} unexpected bytes after the message")),
@@ -190,7 +207,7 @@ impl<'a> Request<'a> {
 
     /// Decodes a frame body (without its length prefix).
     pub(crate) fn decode(body: &'a [u8]) -> Result<Self, String> {
-        let mut fields = FrameReader { rest: body };
+        let mut fields = FrameReader::new(body);
         let request = match fields.u8()? {
             HELLO => {
                 let version = fields.u32()?;
@@ -206,7 +223,7 @@ impl<'a> Request<'a> {
                 let count = fields.u32()? as usize;
                 // Each item needs at least its 4-byte length: a bound on the count before
                 // allocating for it.
-                if count > fields.rest.len() / 4 {
+                if count > fields.remaining() / 4 {
                     return Err(format!("item count {count} exceeds the message"));
                 }
                 let items = (0..count).map(|_| fields.bytes()).collect::<Result<_, _>>()?;
@@ -241,7 +258,7 @@ impl<'a> Reply<'a> {
 
     /// Decodes a frame body (without its length prefix).
     pub(crate) fn decode(body: &'a [u8]) -> Result<Self, String> {
-        let mut fields = FrameReader { rest: body };
+        let mut fields = FrameReader::new(body);
         let reply = match fields.u8()? {
             READY => Reply::Ready { pid: fields.u32()? },
             INIT_FAILED => Reply::InitFailed(fields.str()?),

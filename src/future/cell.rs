@@ -456,6 +456,19 @@ impl<T: Send + 'static, J: Job<T>> Erased for TaskCell<T, J> {
 }
 
 impl<T: Send + 'static, J: Job<T>> Core<T> for TaskCell<T, J> {
+    fn finished_outcome(&self) -> Option<&Outcome<T>> {
+        if self.load() & LIFECYCLE != FINISHED || self.handles.load(Ordering::Acquire) & TAKEN != 0 {
+            return None;
+        }
+        self.stage.with(|stage| {
+            // SAFETY: as in `outcome`.
+            match unsafe { &*stage } {
+                Stage::Finished(outcome) => Some(outcome),
+                _ => unreachable!("a finished cell holds its outcome (rule 2)"),
+            }
+        })
+    }
+
     fn outcome(&self) -> Result<&Outcome<T>, FutureError> {
         match self.load() & LIFECYCLE {
             FINISHED => {}

@@ -127,7 +127,18 @@ impl<T: Send + 'static> Future<T> {
     /// [`FutureError::WorkerFailed`] (process pool). Called on a worker thread of the pool that
     /// runs the task, it runs queued tasks while it waits instead of blocking the worker.
     pub fn result(&self) -> Result<&T, FutureError> {
-        self.wait_until(None);
+        // One call into the cell when the future already holds its value (the common case of
+        // a result collected after the burst that produced it); the rest out of line.
+        match self.core.finished_outcome() {
+            Some(Outcome::Value(value)) => Ok(value),
+            _ => self.wait_for_result(),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn wait_for_result(&self) -> Result<&T, FutureError> {
+        self.wait_unfinished(None);
         Self::value(self.core.outcome()?)
     }
 
@@ -138,6 +149,7 @@ impl<T: Send + 'static> Future<T> {
         Self::value(self.core.outcome()?)
     }
 
+    #[inline]
     fn value(outcome: &Outcome<T>) -> Result<&T, FutureError> {
         match outcome {
             Outcome::Value(value) => Ok(value),
@@ -202,10 +214,13 @@ impl<T: Send + 'static> Future<T> {
     /// Waits until the future is done or `deadline` passes; returns whether it is done (see
     /// `crate::blocking` for the steps).
     pub(crate) fn wait_until(&self, deadline: Option<Instant>) -> bool {
+        is_terminal(self.core.state()) || self.wait_unfinished(deadline)
+    }
+
+    /// [`wait_until`](Self::wait_until) past its first look (a caller that just found the
+    /// future unfinished saves that look; a future done meanwhile ends the spin at once).
+    fn wait_unfinished(&self, deadline: Option<Instant>) -> bool {
         let erased = self.core.as_erased();
-        if is_terminal(erased.state()) {
-            return true;
-        }
         if blocking::expired(deadline) {
             // A zero (or past) timeout only looks: it must not run the task inline or block.
             return false;

@@ -98,9 +98,13 @@ pub trait Erased: Send + Sync + 'static {
 
 /// A future's cell as its typed handles see it.
 pub(crate) trait Core<T>: Erased {
-    /// The outcome, once finished; the error a reader reports otherwise. Called only through a
-    /// [`Future`] handle (rule 3).
+    /// The outcome, once finished; otherwise the error a reader reports: `Cancelled`, or
+    /// `Timeout` while it is pending or running. Called only through a [`Future`] handle
+    /// (rule 3).
     fn outcome(&self) -> Result<&Outcome<T>, FutureError>;
+    /// The outcome if the future finished and its value was not moved out: the fast path of
+    /// [`Future::result`], one call that returns a pointer.
+    fn finished_outcome(&self) -> Option<&Outcome<T>>;
     /// Moves the outcome out if the calling handle is the last one (rule 3).
     fn take_outcome(&self) -> Result<Outcome<T>, FutureError>;
     /// Registers a done-callback; gives it back if the future is already done.

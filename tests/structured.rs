@@ -73,6 +73,10 @@ fn join_from_outside_lets_a_worker_run_b(kind: SchedulerKind) {
         },
     );
     assert_ne!(b_thread, caller);
+    // The queued half of a join is not a submitted task; an outside submit is.
+    assert_eq!(pool.stats().submitted, 0, "{:?}", pool.stats());
+    get(&pool.submit(|| 1).expect("the pool is open")).expect("the task returns");
+    assert_eq!(pool.stats().submitted, 1, "{:?}", pool.stats());
 }
 
 fn join_resumes_the_panic_of_a_or_b(kind: SchedulerKind) {

@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use loom::thread;
 use stealpool::loom_api::{Fault, Task};
-use stealpool::{FutureError, Promise, ReturnWhen, as_completed, wait};
+use stealpool::{BrokenReason, FutureError, Promise, ReturnWhen, as_completed, wait};
 use support::{check, check_broken};
 
 /// Longer than any model runs: `result_timeout` takes its timed path and never expires.
@@ -95,10 +95,11 @@ fn wait_first_completed_broken_split_notify() {
 fn wait_first_exception() {
     let (promise, failing) = Promise::<i32>::new();
     let (_never_run, other) = Task::new(|| 2);
-    let completer = thread::spawn(move || promise.set_error(FutureError::Broken("model".into())).unwrap());
+    let completer =
+        thread::spawn(move || promise.set_error(FutureError::Broken(BrokenReason::PromiseDropped)).unwrap());
     let (done, not_done) = wait([&failing, &other], None, ReturnWhen::FirstException);
     assert_eq!(done.len(), 1, "wait(FirstException) returned before the failure");
-    assert_eq!(done[0].result(), Err(FutureError::Broken("model".into())));
+    assert_eq!(done[0].result(), Err(FutureError::Broken(BrokenReason::PromiseDropped)));
     assert_eq!(not_done.len(), 1);
     completer.join().unwrap();
 }

@@ -22,7 +22,8 @@ use std::time::Duration;
 
 use proptest::prelude::*;
 use stealpool::{
-    AnyFuture, FutureError, MapOptions, PoolHandle, Promise, ReturnWhen, TaskPanic, as_completed, wait,
+    AnyFuture, BrokenReason, FutureError, MapOptions, PoolHandle, Promise, ReturnWhen, TaskPanic,
+    as_completed, wait,
 };
 
 use support::{LIVENESS, PLANNED, PoolSpec, bounded, pool_spec};
@@ -83,8 +84,12 @@ impl Completer {
             (Completer::Text(p), State::Value) => p.set_result("seven".to_owned()),
             (Completer::Number(p), State::Panicked) => p.set_exception(TaskPanic::new("boom")),
             (Completer::Text(p), State::Panicked) => p.set_exception(TaskPanic::new("boom")),
-            (Completer::Number(p), State::Failed) => p.set_error(FutureError::Broken("gone".into())),
-            (Completer::Text(p), State::Failed) => p.set_error(FutureError::Broken("gone".into())),
+            (Completer::Number(p), State::Failed) => {
+                p.set_error(FutureError::Broken(BrokenReason::PromiseDropped))
+            }
+            (Completer::Text(p), State::Failed) => {
+                p.set_error(FutureError::Broken(BrokenReason::PromiseDropped))
+            }
         };
         result.expect("a fresh promise accepts one completion");
     }

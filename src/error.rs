@@ -1,6 +1,9 @@
 //! Error values: Python's `CancelledError`, `TimeoutError`, `BrokenExecutor` and
 //! `InvalidStateError`, plus the panic a task raised, as plain Rust enums.
 //!
+//! What broke an executor ([`BrokenReason`]) and how a worker failed ([`WorkerFailure`],
+//! [`ProcessExit`]) are enums too, so a caller matches on them instead of parsing text.
+//!
 //! Every error implements [`std::error::Error`] and [`Display`](fmt::Display) with a message that
 //! tells a user what happened and, where there is one, what to do about it.
 
@@ -8,6 +11,12 @@ use std::any::Any;
 use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+mod broken;
+mod worker;
+
+pub use broken::{BrokenReason, IoFailure};
+pub use worker::{ProcessExit, StoppedBy, WorkerFailure};
 
 /// The panic a task (or a callback, or an initializer) raised.
 ///
@@ -143,11 +152,12 @@ pub enum FutureError {
     /// The task panicked; the panic is captured here and the worker that ran it carried on.
     Panicked(TaskPanic),
     /// The executor broke before the task could run, e.g. because a worker's initializer
-    /// panicked (Python's `BrokenExecutor`). The text says why.
-    Broken(String),
-    /// The worker process running the task died or could not run it (process pool only):
-    /// the text names the exit status or signal, or what could not be encoded or decoded.
-    WorkerFailed(String),
+    /// panicked (Python's `BrokenExecutor`); the [`BrokenReason`] says why.
+    Broken(BrokenReason),
+    /// The worker process running the task died or could not run it (process and MPI pools):
+    /// the [`WorkerFailure`] says how (an exit status or signal, what could not be encoded or
+    /// decoded, ...).
+    WorkerFailed(WorkerFailure),
     /// The task ran longer than the time it was given (process pool only:
     /// `submit_with_timeout`, or a `map` item timeout); its worker process was killed and
     /// replaced.
@@ -163,6 +173,10 @@ pub enum FutureError {
     Shared,
     /// The value was moved out by [`Future::join`](crate::Future::join) of another handle.
     Taken,
+    /// A `map` item the executor refused to take: it was shut down while the iterator ran
+    /// (Python raises the `RuntimeError` of `submit`). A broken executor fails the item with
+    /// [`Broken`](FutureError::Broken) instead.
+    Refused(SubmitError),
 }
 
 impl fmt::Display for FutureError {
@@ -171,8 +185,8 @@ impl fmt::Display for FutureError {
             FutureError::Cancelled => f.write_str("the future was cancelled before its task started"),
             FutureError::Timeout => f.write_str("timed out waiting for the future to finish"),
             FutureError::Panicked(panic) => panic.fmt(f),
-            FutureError::Broken(why) => write!(f, "the executor is broken: {why}"),
-            FutureError::WorkerFailed(why) => write!(f, "the worker failed to run the task: {why}"),
+            FutureError::Broken(reason) => write!(f, "the executor is broken: {reason}"),
+            FutureError::WorkerFailed(failure) => write!(f, "the worker failed to run the task: {failure}"),
             FutureError::TaskTimedOut { task, limit } => {
                 write!(
                     f,
@@ -183,6 +197,7 @@ impl fmt::Display for FutureError {
                 f.write_str("cannot move the value out: other handles to this future still exist")
             }
             FutureError::Taken => f.write_str("the value was already moved out by join()"),
+            FutureError::Refused(error) => write!(f, "the executor refused the item: {error}"),
         }
     }
 }
@@ -191,7 +206,14 @@ impl std::error::Error for FutureError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             FutureError::Panicked(panic) => Some(panic),
-            _ => None,
+            FutureError::Broken(reason) => Some(reason),
+            FutureError::WorkerFailed(failure) => Some(failure),
+            FutureError::Refused(error) => Some(error),
+            FutureError::Cancelled
+            | FutureError::Timeout
+            | FutureError::TaskTimedOut { .. }
+            | FutureError::Shared
+            | FutureError::Taken => None,
         }
     }
 }
@@ -214,8 +236,8 @@ pub enum SubmitError {
     /// `shutdown` was called (or the executor was dropped); Python raises
     /// `RuntimeError('cannot schedule new futures after shutdown')`.
     Shutdown,
-    /// The executor is broken (an initializer panicked); the text says why.
-    Broken(String),
+    /// The executor is broken (an initializer panicked, ...); the [`BrokenReason`] says why.
+    Broken(BrokenReason),
     /// An argument is out of range (Python raises `ValueError`), e.g.
     /// `MapOptions::buffersize(0)`; the text says which.
     InvalidArgument(&'static str),
@@ -225,15 +247,22 @@ impl fmt::Display for SubmitError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             SubmitError::Shutdown => f.write_str("cannot schedule new tasks after shutdown"),
-            SubmitError::Broken(why) => {
-                write!(f, "cannot schedule new tasks: the executor is broken: {why}")
+            SubmitError::Broken(reason) => {
+                write!(f, "cannot schedule new tasks: the executor is broken: {reason}")
             }
             SubmitError::InvalidArgument(why) => write!(f, "invalid argument: {why}"),
         }
     }
 }
 
-impl std::error::Error for SubmitError {}
+impl std::error::Error for SubmitError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            SubmitError::Broken(reason) => Some(reason),
+            SubmitError::Shutdown | SubmitError::InvalidArgument(_) => None,
+        }
+    }
+}
 
 /// Why an executor could not be built.
 ///
@@ -291,21 +320,35 @@ impl std::error::Error for BuildError {
 }
 
 /// A [`Promise`](crate::Promise) was completed twice, or completed after it was cancelled
-/// (Python's `InvalidStateError`).
+/// (Python's `InvalidStateError`). [`state`](Self::state) is the state the future was found in.
 ///
 /// ```
-/// use stealpool::Promise;
+/// use stealpool::{FutureState, Promise};
 ///
 /// let (promise, future) = Promise::new();
 /// promise.set_result("first")?;
 /// let error = promise.set_result("second").unwrap_err();
+/// assert_eq!(error.state(), FutureState::Finished);
 /// assert_eq!(error.to_string(), "invalid state: the future is already finished");
 /// assert_eq!(future.result(), Ok(&"first"));
+///
+/// let (promise, future) = Promise::<i32>::new();
+/// assert!(future.cancel());
+/// assert_eq!(promise.set_result(1).unwrap_err().state(), FutureState::Cancelled);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct InvalidStateError {
-    pub(crate) state: &'static str,
+    pub(crate) state: FutureState,
+}
+
+impl InvalidStateError {
+    /// The state the future was already in: [`Running`](FutureState::Running) (for
+    /// `set_running_or_notify_cancel`), [`Finished`](FutureState::Finished) or
+    /// [`Cancelled`](FutureState::Cancelled).
+    pub fn state(&self) -> FutureState {
+        self.state
+    }
 }
 
 impl fmt::Display for InvalidStateError {
@@ -315,3 +358,29 @@ impl fmt::Display for InvalidStateError {
 }
 
 impl std::error::Error for InvalidStateError {}
+
+/// The states of a future (Python's `PENDING`, `RUNNING`, `CANCELLED`, `FINISHED`), as an
+/// [`InvalidStateError`] reports them. `Display` gives the lower-case name ("finished").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum FutureState {
+    /// Not started and not cancelled.
+    Pending,
+    /// Its task is running (or a `Promise` marked it running).
+    Running,
+    /// It holds its outcome: a value, a panic or an error.
+    Finished,
+    /// It was cancelled before it started.
+    Cancelled,
+}
+
+impl fmt::Display for FutureState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            FutureState::Pending => "pending",
+            FutureState::Running => "running",
+            FutureState::Finished => "finished",
+            FutureState::Cancelled => "cancelled",
+        })
+    }
+}

@@ -41,7 +41,8 @@
 //! | `wait(fs, timeout, return_when)` | [`wait`]`(&fs, timeout, `[`ReturnWhen`]`)` → `(done, not_done)`; mixed result types through [`AnyFuture`] |
 //! | `as_completed(fs, timeout)` | [`as_completed`]`(&fs, timeout)` → [`AsCompleted`], an iterator in completion order |
 //! | `ProcessPoolExecutor(max_workers, initializer, max_tasks_per_child)` | `ProcessPoolExecutor` (module `process_pool`, Unix): tasks are serde values registered by name |
-//! | `CancelledError`, `TimeoutError`, `BrokenExecutor`, `InvalidStateError`, `RuntimeError` after shutdown, `ValueError` | [`FutureError::Cancelled`], [`FutureError::Timeout`], [`FutureError::Broken`], [`InvalidStateError`], [`SubmitError::Shutdown`], [`BuildError`] / [`SubmitError::InvalidArgument`] |
+//! | `CancelledError`, `TimeoutError`, `BrokenExecutor`, `InvalidStateError`, `RuntimeError` after shutdown, `ValueError` | [`FutureError::Cancelled`], [`FutureError::Timeout`], [`FutureError::Broken`]`(`[`BrokenReason`]`)` / [`SubmitError::Broken`], [`InvalidStateError`] (its [`FutureState`]), [`SubmitError::Shutdown`] (a `map` item: [`FutureError::Refused`]), [`BuildError`] / [`SubmitError::InvalidArgument`] |
+//! | `BrokenProcessPool`, a dead worker process | [`FutureError::WorkerFailed`]`(`[`WorkerFailure`]`)`: one task fails, not the pool; how the process ended is a [`ProcessExit`] (exit code, or signal number and name), [`StoppedBy`] names `kill_workers` / `terminate_workers`; an `io::Error` inside is an [`IoFailure`] |
 //!
 //! ## Architecture
 //!
@@ -95,7 +96,10 @@ mod sync;
 mod thread_pool;
 mod wait;
 
-pub use error::{BuildError, FutureError, InvalidStateError, SubmitError, TaskPanic};
+pub use error::{
+    BrokenReason, BuildError, FutureError, FutureState, InvalidStateError, IoFailure, ProcessExit, StoppedBy,
+    SubmitError, TaskPanic, WorkerFailure,
+};
 pub use future::{AnyFuture, AwaitRef, AwaitValue, Future, Promise};
 pub use map::{MapIter, MapOptions};
 #[cfg(all(feature = "mpi", unix, not(loom)))]

@@ -180,7 +180,12 @@ impl<T: Send + 'static> Iterator for MapIter<'_, T> {
             self.finished = true;
             // The executor refused the item after the last one yielded (it was shut down or
             // broke meanwhile): that item fails, and no later item was read.
-            return self.refused.take().map(|error| Err(FutureError::Broken(error.to_string())));
+            return self.refused.take().map(|error| {
+                Err(match error {
+                    SubmitError::Broken(reason) => FutureError::Broken(reason),
+                    refused => FutureError::Refused(refused),
+                })
+            });
         };
         if self.refill && self.refused.is_none() {
             match (self.submit_next)() {

@@ -222,8 +222,10 @@ fn a_refused_refill_fails_its_own_item_after_the_earlier_ones(kind: SchedulerKin
     // item 2's error, then nothing (items 3 and 4 are never read).
     assert_eq!(results.next(), Some(Ok(0)));
     assert_eq!(results.next(), Some(Ok(1)));
-    let Some(Err(FutureError::Broken(why))) = results.next() else { panic!("expected item 2's error") };
-    assert_eq!(why, SubmitError::Shutdown.to_string());
+    let refused = results.next();
+    assert_eq!(refused, Some(Err(FutureError::Refused(SubmitError::Shutdown))), "item 2's error");
+    let Some(Err(error)) = refused else { unreachable!() };
+    assert_eq!(error.to_string(), "the executor refused the item: cannot schedule new tasks after shutdown");
     assert_eq!(results.next(), None);
 }
 

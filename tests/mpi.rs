@@ -22,7 +22,9 @@ use stealpool::mpi_pool::{self, MpiPoolExecutor};
 
 mod tasks;
 use stealpool::process_pool::{Registry, Task, run_if_worker};
-use stealpool::{BuildError, Future, FutureError, MapOptions, ReturnWhen, SubmitError, as_completed, wait};
+use stealpool::{
+    BuildError, Future, FutureError, MapOptions, ReturnWhen, SubmitError, WorkerFailure, as_completed, wait,
+};
 use tasks::{BadOutput, Fail, Picky, Unregistered, Unserialisable};
 
 // The Python notes' process-pool programs over MPI (examples/mpi_pool.rs), run here as tests.
@@ -192,9 +194,9 @@ fn get<T: Send + Sync + 'static>(future: &Future<T>) -> Result<&T, FutureError> 
     }
 }
 
-fn worker_failure<T: Send + Sync + std::fmt::Debug + 'static>(future: &Future<T>) -> String {
+fn worker_failure<T: Send + Sync + std::fmt::Debug + 'static>(future: &Future<T>) -> WorkerFailure {
     match get(future) {
-        Err(FutureError::WorkerFailed(why)) => why,
+        Err(FutureError::WorkerFailed(failure)) => failure.clone(),
         other => panic!("expected WorkerFailed, got {other:?}"),
     }
 }
@@ -267,15 +269,36 @@ fn panics_come_back_as_panicked_and_the_rank_goes_on() {
 fn bad_values_fail_only_their_future() {
     let pool = MpiPoolExecutor::new().unwrap();
     let unknown = worker_failure(&pool.submit(Unregistered).unwrap());
-    assert!(unknown.contains("`unregistered` is not registered"), "{unknown}");
-    let argument = worker_failure(&pool.submit(Picky(13)).unwrap());
-    assert!(argument.contains("could not decode the value of task `picky`"), "{argument}");
-    let output = worker_failure(&pool.submit(MakePicky(13)).unwrap());
-    assert!(output.contains("could not decode the task's output"), "{output}");
-    let unsendable = worker_failure(&pool.submit(BadOutput).unwrap());
-    assert!(unsendable.contains("could not serialise the output of task `bad_output`"), "{unsendable}");
-    let unsubmittable = worker_failure(&pool.submit(BadArgument(Unserialisable)).unwrap());
-    assert!(unsubmittable.contains("could not serialise task `bad_argument`"), "{unsubmittable}");
+    assert_eq!(unknown, WorkerFailure::NotRegistered { task: "unregistered".into() });
+    assert!(unknown.to_string().contains("`unregistered` is not registered"), "{unknown}");
+    match worker_failure(&pool.submit(Picky(13)).unwrap()) {
+        WorkerFailure::InputUndecodable { task, message } => {
+            assert_eq!(task, "picky");
+            assert!(message.contains("Deserialization"), "{message}");
+        }
+        other => panic!("expected InputUndecodable, got {other:?}"),
+    }
+    match worker_failure(&pool.submit(MakePicky(13)).unwrap()) {
+        WorkerFailure::OutputUndecodable { task, message } => {
+            assert_eq!(task, "make_picky");
+            assert!(message.contains("Deserialization"), "{message}");
+        }
+        other => panic!("expected OutputUndecodable, got {other:?}"),
+    }
+    match worker_failure(&pool.submit(BadOutput).unwrap()) {
+        WorkerFailure::OutputUnencodable { task, message } => {
+            assert_eq!(task, "bad_output");
+            assert!(message.contains("Serialization"), "{message}");
+        }
+        other => panic!("expected OutputUnencodable, got {other:?}"),
+    }
+    match worker_failure(&pool.submit(BadArgument(Unserialisable)).unwrap()) {
+        WorkerFailure::InputUnencodable { task, message } => {
+            assert_eq!(task, "bad_argument");
+            assert!(message.contains("Serialization"), "{message}");
+        }
+        other => panic!("expected InputUnencodable, got {other:?}"),
+    }
     assert_eq!(*get(&pool.submit(Picky(12)).unwrap()).unwrap(), 12);
     assert_eq!(*get(&pool.submit(MakePicky(7)).unwrap()).unwrap(), Picky(7));
 }

@@ -18,7 +18,10 @@ use serde::{Deserialize, Serialize};
 use stealpool::process_pool::{
     ProcessMapOptions, ProcessPoolExecutor, Registry, Task, WORKER_ENV, run_if_worker,
 };
-use stealpool::{BuildError, Future, FutureError, MapOptions, ReturnWhen, SubmitError, as_completed, wait};
+use stealpool::{
+    BrokenReason, BuildError, Future, FutureError, MapOptions, ProcessExit, ReturnWhen, StoppedBy,
+    SubmitError, TaskPanic, WorkerFailure, as_completed, wait,
+};
 
 mod tasks;
 use tasks::{BadOutput, Fail, Picky, Unregistered, Unserialisable};
@@ -368,6 +371,16 @@ fn registry() -> Registry {
 // Helpers
 // ---------------------------------------------------------------------------------------------
 
+/// How a child killed by SIGKILL ended.
+const SIGKILL: ProcessExit = ProcessExit::Signalled { signal: 9, core_dumped: false };
+
+/// The pattern of a child killed by SIGABRT (with or without a core dump).
+macro_rules! SIGABRT {
+    () => {
+        ProcessExit::Signalled { signal: 6, .. }
+    };
+}
+
 /// The future's value, waiting at most `LIMIT`.
 fn get<T: Send + Sync + 'static>(future: &Future<T>) -> Result<&T, FutureError> {
     match future.result_timeout(LIMIT) {
@@ -376,9 +389,9 @@ fn get<T: Send + Sync + 'static>(future: &Future<T>) -> Result<&T, FutureError> 
     }
 }
 
-fn worker_failure<T: Send + Sync + std::fmt::Debug + 'static>(future: &Future<T>) -> String {
+fn worker_failure<T: Send + Sync + std::fmt::Debug + 'static>(future: &Future<T>) -> WorkerFailure {
     match get(future) {
-        Err(FutureError::WorkerFailed(why)) => why,
+        Err(FutureError::WorkerFailed(failure)) => failure.clone(),
         other => panic!("expected WorkerFailed, got {other:?}"),
     }
 }
@@ -537,16 +550,36 @@ fn bad_values_fail_only_their_future() {
     let pid = *get(&pool.submit(Pid).unwrap()).unwrap();
 
     let unknown = worker_failure(&pool.submit(Unregistered).unwrap());
-    assert!(unknown.contains("`unregistered` is not registered"), "{unknown}");
-    let argument = worker_failure(&pool.submit(Picky(13)).unwrap());
-    assert!(argument.contains("could not decode the value of task `picky`"), "{argument}");
-    assert!(argument.contains("Deserialization"), "{argument}");
-    let output = worker_failure(&pool.submit(MakePicky(13)).unwrap());
-    assert!(output.contains("could not decode the task's output"), "{output}");
-    let unsendable = worker_failure(&pool.submit(BadOutput).unwrap());
-    assert!(unsendable.contains("could not serialise the output of task `bad_output`"), "{unsendable}");
-    let unsubmittable = worker_failure(&pool.submit(BadArgument(Unserialisable)).unwrap());
-    assert!(unsubmittable.contains("could not serialise task `bad_argument`"), "{unsubmittable}");
+    assert_eq!(unknown, WorkerFailure::NotRegistered { task: "unregistered".into() });
+    assert!(unknown.to_string().contains("`unregistered` is not registered"), "{unknown}");
+    match worker_failure(&pool.submit(Picky(13)).unwrap()) {
+        WorkerFailure::InputUndecodable { task, message } => {
+            assert_eq!(task, "picky");
+            assert!(message.contains("Deserialization"), "{message}");
+        }
+        other => panic!("expected InputUndecodable, got {other:?}"),
+    }
+    match worker_failure(&pool.submit(MakePicky(13)).unwrap()) {
+        WorkerFailure::OutputUndecodable { task, message } => {
+            assert_eq!(task, "make_picky");
+            assert!(message.contains("Deserialization"), "{message}");
+        }
+        other => panic!("expected OutputUndecodable, got {other:?}"),
+    }
+    match worker_failure(&pool.submit(BadOutput).unwrap()) {
+        WorkerFailure::OutputUnencodable { task, message } => {
+            assert_eq!(task, "bad_output");
+            assert!(message.contains("Serialization"), "{message}");
+        }
+        other => panic!("expected OutputUnencodable, got {other:?}"),
+    }
+    match worker_failure(&pool.submit(BadArgument(Unserialisable)).unwrap()) {
+        WorkerFailure::InputUnencodable { task, message } => {
+            assert_eq!(task, "bad_argument");
+            assert!(message.contains("Serialization"), "{message}");
+        }
+        other => panic!("expected InputUnencodable, got {other:?}"),
+    }
 
     assert_eq!(*get(&pool.submit(Picky(12)).unwrap()).unwrap(), 12);
     assert_eq!(*get(&pool.submit(MakePicky(7)).unwrap()).unwrap(), Picky(7));
@@ -558,15 +591,32 @@ fn a_killed_child_fails_only_its_task_and_is_replaced() {
     let first = *get(&pool.submit(Pid).unwrap()).unwrap();
 
     let killed = worker_failure(&pool.submit(KillSelf).unwrap());
-    assert!(killed.contains(&format!("worker process {first} was killed by signal 9 (SIGKILL)")), "{killed}");
-    assert!(killed.contains("while running task `kill_self`"), "{killed}");
+    assert_eq!(
+        killed,
+        WorkerFailure::Died { pid: first, task: "kill_self".into(), status: SIGKILL, stopped_by: None }
+    );
+    assert_eq!(
+        killed.to_string(),
+        format!("worker process {first} was killed by signal 9 (SIGKILL) while running task `kill_self`")
+    );
     assert_reaped(first);
 
     let second = *get(&pool.submit(Pid).unwrap()).unwrap();
     assert_ne!(first, second, "the dead child was replaced");
     let aborted = worker_failure(&pool.submit(Abort).unwrap());
+    match &aborted {
+        WorkerFailure::Died {
+            pid,
+            task,
+            status: ProcessExit::Signalled { signal: 6, .. },
+            stopped_by: None,
+        } => {
+            assert_eq!((*pid, task.as_str()), (second, "abort"))
+        }
+        other => panic!("expected the abort, got {other:?}"),
+    }
     assert!(
-        aborted.contains(&format!("worker process {second} was killed by signal 6 (SIGABRT")),
+        aborted.to_string().starts_with(&format!("worker process {second} was killed by signal 6 (SIGABRT")),
         "{aborted}"
     );
     assert_reaped(second);
@@ -592,7 +642,7 @@ fn a_crash_among_many_tasks_fails_one() {
         assert_eq!(get(future).unwrap().1, n * n, "task {n}");
     }
     for crash in &crashes {
-        assert!(worker_failure(crash).contains("SIGABRT"));
+        assert!(matches!(worker_failure(crash), WorkerFailure::Died { status: SIGABRT!(), .. }));
     }
     // Futures of the process pool work with wait and as_completed.
     let (done, not_done) = wait(&squares, Some(LIMIT), ReturnWhen::AllCompleted);
@@ -630,19 +680,26 @@ fn a_failing_initializer_breaks_the_pool() {
     let futures: Vec<_> = (0..4).map(|n| pool.submit(Square(n)).unwrap()).collect();
     for future in &futures {
         match get(future) {
-            Err(FutureError::Broken(why)) => {
-                assert!(why.contains("initializer panicked: no database"), "{why}")
+            Err(FutureError::Broken(reason)) => {
+                assert_eq!(reason, BrokenReason::InitializerPanicked(TaskPanic::new("no database")));
+                assert_eq!(reason.to_string(), "a worker's initializer panicked: no database");
             }
             other => panic!("expected Broken, got {other:?}"),
         }
     }
     match pool.submit(Pid) {
-        Err(SubmitError::Broken(why)) => assert!(why.contains("no database"), "{why}"),
+        Err(SubmitError::Broken(reason)) => {
+            assert_eq!(reason, BrokenReason::InitializerPanicked(TaskPanic::new("no database")))
+        }
         other => panic!("expected a refusal, got {other:?}"),
     }
     let unknown = ProcessPoolExecutor::builder().max_workers(1).initializer(Unregistered).build().unwrap();
     match get(&unknown.submit(Pid).unwrap()) {
-        Err(FutureError::Broken(why)) => assert!(why.contains("`unregistered` is not registered"), "{why}"),
+        Err(FutureError::Broken(reason)) => {
+            let failure = WorkerFailure::NotRegistered { task: "unregistered".into() };
+            assert_eq!(reason, BrokenReason::InitializerFailed(failure));
+            assert!(reason.to_string().contains("`unregistered` is not registered"), "{reason}");
+        }
         other => panic!("expected Broken, got {other:?}"),
     }
 }
@@ -956,8 +1013,9 @@ fn kill_workers_stops_hung_tasks() {
     pool.kill_workers();
     for (future, pid) in [(&first, first_pid), (&second, second_pid)] {
         let why = worker_failure(future);
-        assert!(why.contains(&format!("worker process {pid} was killed by signal 9 (SIGKILL)")), "{why}");
-        assert!(why.contains("kill_workers()"), "{why}");
+        let stopped_by = Some(StoppedBy::KillWorkers);
+        assert_eq!(why, WorkerFailure::Died { pid, task: "stall".into(), status: SIGKILL, stopped_by });
+        assert!(why.to_string().contains("kill_workers()"), "{why}");
     }
     for future in &queued {
         assert!(matches!(future.result_timeout(LIMIT), Err(FutureError::Cancelled)));
@@ -973,8 +1031,11 @@ fn terminate_workers_sends_sigterm() {
     let (stalled, pid) = stall(&pool);
     pool.terminate_workers();
     let why = worker_failure(&stalled);
-    assert!(why.contains(&format!("worker process {pid} was killed by signal 15 (SIGTERM)")), "{why}");
-    assert!(why.contains("terminate_workers()"), "{why}");
+    let status = ProcessExit::Signalled { signal: 15, core_dumped: false };
+    let stopped_by = Some(StoppedBy::TerminateWorkers);
+    assert_eq!(why, WorkerFailure::Died { pid, task: "stall".into(), status, stopped_by });
+    assert!(why.to_string().contains("was killed by signal 15 (SIGTERM)"), "{why}");
+    assert!(why.to_string().contains("terminate_workers()"), "{why}");
     pool.terminate_workers(); // idempotent
     within_limit("the drop after terminate_workers", move || drop(pool));
     assert_reaped(pid);
@@ -992,7 +1053,11 @@ fn drop_after_shutdown_without_wait_does_not_hang() {
     // The task still runs, in the background; ending its child ends it.
     assert_live_child(pid);
     send_signal("KILL", pid);
-    assert!(worker_failure(&stalled).contains("SIGKILL"));
+    let stopped_by = None;
+    assert_eq!(
+        worker_failure(&stalled),
+        WorkerFailure::Died { pid, task: "stall".into(), status: SIGKILL, stopped_by }
+    );
     wait_until_reaped(pid);
 }
 
@@ -1016,7 +1081,8 @@ fn a_grandchild_does_not_hold_the_channel() {
     let why = worker_failure(&future);
     let detected = killed.elapsed();
     send_signal("KILL", sleep);
-    assert!(why.contains("SIGKILL"), "{why}");
+    let task = "spawn_grandchild".into();
+    assert_eq!(why, WorkerFailure::Died { pid: worker, task, status: SIGKILL, stopped_by: None });
     println!("    the worker's death was seen {detected:?} after the kill");
     assert!(detected < Duration::from_secs(1), "the worker's death took {detected:?} to see");
     assert_reaped(worker);
@@ -1035,14 +1101,21 @@ fn a_hung_initializer_hits_the_start_timeout() {
         .unwrap();
     let start = Instant::now();
     match get(&pool.submit(Pid).unwrap()) {
-        Err(FutureError::Broken(why)) => {
+        Err(FutureError::Broken(reason)) => {
+            match &reason {
+                BrokenReason::DidNotBecomeReady { limit: seen, initializer: Some(name), .. } => {
+                    assert_eq!((*seen, name.as_str()), (limit, "stall"))
+                }
+                other => panic!("expected DidNotBecomeReady, got {other:?}"),
+            }
+            let why = reason.to_string();
             assert!(why.contains("did not become ready within the start timeout of 1s"), "{why}");
             assert!(why.contains("its initializer `stall` was still running"), "{why}");
         }
         other => panic!("expected Broken, got {other:?}"),
     }
     assert!(start.elapsed() >= limit);
-    assert!(matches!(pool.submit(Pid), Err(SubmitError::Broken(_))));
+    assert!(matches!(pool.submit(Pid), Err(SubmitError::Broken(BrokenReason::DidNotBecomeReady { .. }))));
     assert_eq!(zombie_children(), Vec::<u32>::new());
     within_limit("the drop of a pool broken by a start timeout", move || drop(pool));
 }
@@ -1051,8 +1124,15 @@ fn a_reply_over_the_frame_limit_fails_only_its_task() {
     let pool = ProcessPoolExecutor::builder().max_workers(1).max_frame_size(64 * 1024).build().unwrap();
     let first = *get(&pool.submit(Pid).unwrap()).unwrap();
     let why = worker_failure(&pool.submit(ReverseBytes(Bytes(vec![7; 100_000]))).unwrap());
-    assert!(why.contains("over the limit of 65536 bytes"), "{why}");
-    assert!(why.contains("max_frame_size"), "{why}");
+    match why {
+        WorkerFailure::ReplyTooLarge { pid, size, limit } => {
+            assert_eq!((pid, limit), (first, 64 * 1024));
+            assert!(size > 100_000, "{size}");
+        }
+        ref other => panic!("expected ReplyTooLarge, got {other:?}"),
+    }
+    assert!(why.to_string().contains("over the limit of 65536 bytes"), "{why}");
+    assert!(why.to_string().contains("max_frame_size"), "{why}");
     assert_reaped(first);
     let small = pool.submit(ReverseBytes(Bytes(vec![1, 2, 3]))).unwrap();
     assert_eq!(get(&small).unwrap().0, [3, 2, 1]);
@@ -1120,7 +1200,9 @@ fn the_rest_of_a_chunk_runs_on_a_fresh_child() {
     let mut items = pool.map_with(tasks.collect::<Vec<_>>(), MapOptions::new().chunksize(4)).unwrap();
     let first = *items.next().unwrap().as_ref().unwrap();
     match items.next() {
-        Some(Err(FutureError::WorkerFailed(why))) => assert!(why.contains("SIGABRT"), "{why}"),
+        Some(Err(FutureError::WorkerFailed(WorkerFailure::Died { status: SIGABRT!(), task, .. }))) => {
+            assert_eq!(task, "mark_pid")
+        }
         other => panic!("expected the second item's worker to abort, got {other:?}"),
     }
     drop(items); // the items after the failed one still run, whether or not they are read

@@ -10,7 +10,7 @@ use std::thread;
 use std::time::Duration;
 
 use common::PATIENCE;
-use stealpool::{FutureError, Promise, ReturnWhen, TaskPanic, as_completed, wait};
+use stealpool::{BrokenReason, FutureError, FutureState, Promise, ReturnWhen, TaskPanic, as_completed, wait};
 
 #[test]
 fn pending_running_finished() {
@@ -22,7 +22,9 @@ fn pending_running_finished() {
     assert!(future.running() && !future.done());
     assert!(!future.cancel(), "a running future cannot be cancelled");
     assert!(future.running());
-    assert!(promise.set_running_or_notify_cancel().is_err(), "already running");
+    let running = promise.set_running_or_notify_cancel().unwrap_err();
+    assert_eq!(running.state(), FutureState::Running, "already running");
+    assert_eq!(running.to_string(), "invalid state: the future is already running");
 
     assert_eq!(promise.set_result(5), Ok(()));
     assert!(!future.running() && future.done() && !future.cancelled());
@@ -44,10 +46,12 @@ fn second_completion_is_an_invalid_state_error() {
     let (promise, future) = Promise::new();
     promise.set_result(1).unwrap();
     let error = promise.set_result(2).unwrap_err();
-    assert!(error.to_string().contains("finished"), "{error}");
-    assert!(promise.set_exception(TaskPanic::new("late")).is_err());
-    assert!(promise.set_error(FutureError::Broken("late".into())).is_err());
-    assert!(promise.set_running_or_notify_cancel().is_err());
+    assert_eq!(error.state(), FutureState::Finished);
+    assert_eq!(error.to_string(), "invalid state: the future is already finished");
+    assert_eq!(promise.set_exception(TaskPanic::new("late")).unwrap_err().state(), FutureState::Finished);
+    let late = FutureError::Broken(BrokenReason::PromiseDropped);
+    assert_eq!(promise.set_error(late).unwrap_err().state(), FutureState::Finished);
+    assert_eq!(promise.set_running_or_notify_cancel().unwrap_err().state(), FutureState::Finished);
     assert_eq!(future.result(), Ok(&1), "the first completion stands");
 
     let (promise, future) = Promise::<i32>::new();
@@ -65,9 +69,11 @@ fn completing_a_cancelled_future_is_an_invalid_state_error() {
     assert_eq!(promise.set_running_or_notify_cancel(), Ok(false));
     assert!(future.cancelled(), "set_running_or_notify_cancel changes nothing on a cancelled future");
     let error = promise.set_result(1).unwrap_err();
-    assert!(error.to_string().contains("cancelled"), "{error}");
-    assert!(promise.set_exception(TaskPanic::new("x")).is_err());
-    assert!(promise.set_error(FutureError::Broken("x".into())).is_err());
+    assert_eq!(error.state(), FutureState::Cancelled);
+    assert_eq!(error.to_string(), "invalid state: the future is already cancelled");
+    assert_eq!(promise.set_exception(TaskPanic::new("x")).unwrap_err().state(), FutureState::Cancelled);
+    let late = FutureError::Broken(BrokenReason::PromiseDropped);
+    assert_eq!(promise.set_error(late).unwrap_err().state(), FutureState::Cancelled);
     assert_eq!(future.result(), Err(FutureError::Cancelled));
     assert_eq!(future.exception(), Err(FutureError::Cancelled));
 }
@@ -82,9 +88,10 @@ fn set_exception_and_set_error() {
     assert!(future.erase().raised());
 
     let (promise, future) = Promise::<String>::new();
-    promise.set_error(FutureError::Broken("gone".into())).unwrap();
-    assert_eq!(future.result(), Err(FutureError::Broken("gone".into())));
-    assert_eq!(future.exception(), Err(FutureError::Broken("gone".into())));
+    let gone = FutureError::Broken(BrokenReason::MpiFinalized);
+    promise.set_error(gone.clone()).unwrap();
+    assert_eq!(future.result(), Err(gone.clone()));
+    assert_eq!(future.exception(), Err(gone));
     assert!(future.erase().raised());
 }
 
@@ -189,7 +196,7 @@ fn dropping_an_uncompleted_promise_fails_its_future_instead_of_hanging() {
     let calls = Arc::new(AtomicUsize::new(0));
     let seen = calls.clone();
     future.add_done_callback(move |done| {
-        assert!(matches!(done.result(), Err(FutureError::Broken(_))));
+        assert_eq!(done.result(), Err(FutureError::Broken(BrokenReason::PromiseDropped)));
         seen.fetch_add(1, Ordering::SeqCst);
     });
     let (tx, rx) = mpsc::channel();
@@ -203,7 +210,10 @@ fn dropping_an_uncompleted_promise_fails_its_future_instead_of_hanging() {
     rx.recv().unwrap();
     drop(promise);
     match waiter.join().unwrap() {
-        Err(FutureError::Broken(why)) => assert!(why.contains("dropped"), "{why}"),
+        Err(FutureError::Broken(reason)) => {
+            assert_eq!(reason, BrokenReason::PromiseDropped);
+            assert_eq!(reason.to_string(), "the promise was dropped before it completed its future");
+        }
         other => panic!("expected Broken, got {other:?}"),
     }
     assert_eq!(calls.load(Ordering::SeqCst), 1);

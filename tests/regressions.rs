@@ -10,7 +10,9 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use common::{Latch, PATIENCE, get, hold_worker, pool};
-use stealpool::{FutureError, Promise, ReturnWhen, SchedulerKind, ThreadPoolExecutor, wait};
+use stealpool::{
+    BrokenReason, FutureError, Promise, ReturnWhen, SchedulerKind, SubmitError, ThreadPoolExecutor, wait,
+};
 
 scheduler_tests!(
     concurrent_shutdown_from_two_tasks,
@@ -94,12 +96,16 @@ fn submit_returns_when_no_worker_thread_can_be_spawned() {
         let pool = ThreadPoolExecutor::builder().max_workers(1).stack_size(1 << 50).build().unwrap();
         let outcome = match pool.submit(|| 1) {
             Ok(future) => future.result_timeout(BOUND).map(|_| ()),
-            Err(error) => Err(FutureError::Broken(error.to_string())),
+            Err(SubmitError::Broken(reason)) => Err(FutureError::Broken(reason)),
+            Err(error) => Err(FutureError::Refused(error)),
         };
         let _ = send.send(outcome);
     });
     match receive.recv_timeout(BOUND) {
-        Ok(outcome) => assert!(matches!(outcome, Err(FutureError::Broken(_))), "got {outcome:?}"),
+        Ok(outcome) => assert!(
+            matches!(outcome, Err(FutureError::Broken(BrokenReason::ThreadSpawnFailed(_)))),
+            "got {outcome:?}"
+        ),
         Err(_) => panic!("deadlock: submit did not return after the worker spawn failed"),
     }
 }

@@ -40,7 +40,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use super::Future;
 use super::state::*;
 use super::task::{Callback, Core, Erased, Job, NoJob, Outcome, RunResult, Runnable};
-use crate::error::{FutureError, InvalidStateError, TaskPanic};
+use crate::error::{BrokenReason, FutureError, InvalidStateError, TaskPanic};
 use crate::notify::Notify;
 use crate::sync::{Arc, AtomicUsize, Ordering, UnsafeCell, spin_once};
 
@@ -450,8 +450,7 @@ impl<T: Send + 'static, J: Job<T>> Erased for TaskCell<T, J> {
     }
 
     fn abandon(self: Arc<Self>) {
-        let reason = "the promise was dropped before it completed its future".to_owned();
-        let _ = Core::complete(self, Outcome::Failed(FutureError::Broken(reason)));
+        let _ = Core::complete(self, Outcome::Failed(FutureError::Broken(BrokenReason::PromiseDropped)));
     }
 }
 
@@ -539,7 +538,7 @@ impl<T: Send + 'static, J: Job<T>> Core<T> for TaskCell<T, J> {
             };
             if !claimable {
                 let state = if current & COMPLETING != 0 { FINISHED } else { current };
-                return Err(InvalidStateError { state: state_name(state) });
+                return Err(InvalidStateError { state: future_state(state) });
             }
             let claimed = (current & !LIFECYCLE) | RUNNING | COMPLETING;
             match self.state.compare_exchange_weak(current, claimed, Ordering::AcqRel, Ordering::Acquire) {

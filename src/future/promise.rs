@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use super::state::{CANCELLED, state_name};
+use super::state::{CANCELLED, future_state};
 use super::task::{Core, Erased, Outcome};
 use super::{Future, PromiseCell};
 use crate::error::{FutureError, InvalidStateError, TaskPanic};
@@ -13,10 +13,11 @@ use crate::sync::{Arc, unwinding_a_failed_model};
 /// `set_exception`): lets other executors, and tests, drive a [`Future`] through every state.
 ///
 /// Dropping a promise that has not completed its future fails the future with
-/// [`FutureError::Broken`], so that no waiter hangs on a result nobody can deliver any more.
+/// [`FutureError::Broken`]`(`[`BrokenReason::PromiseDropped`](crate::BrokenReason::PromiseDropped)`)`,
+/// so that no waiter hangs on a result nobody can deliver any more.
 ///
 /// ```
-/// use stealpool::{FutureError, Promise};
+/// use stealpool::{BrokenReason, FutureError, FutureState, Promise};
 ///
 /// let (promise, future) = Promise::<u32>::new();
 /// assert!(!future.done());
@@ -28,11 +29,12 @@ use crate::sync::{Arc, unwinding_a_failed_model};
 /// });
 /// assert_eq!(future.result(), Ok(&7));                // waits for the thread
 /// let promise = worker.join().unwrap()?;
-/// assert!(promise.set_result(8).is_err());            // a second completion: InvalidStateError
+/// let error = promise.set_result(8).unwrap_err();     // a second completion: InvalidStateError
+/// assert_eq!(error.state(), FutureState::Finished);
 ///
 /// let (promise, future) = Promise::<u32>::new();
 /// drop(promise);                                      // nobody will complete it
-/// assert!(matches!(future.result(), Err(FutureError::Broken(_))));
+/// assert_eq!(future.result(), Err(FutureError::Broken(BrokenReason::PromiseDropped)));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct Promise<T: 'static> {
@@ -66,7 +68,7 @@ impl<T: Send + 'static> Promise<T> {
         match self.cell.set_running() {
             Ok(()) => Ok(true),
             Err(state) if state & 0b11 == CANCELLED => Ok(false),
-            Err(state) => Err(InvalidStateError { state: state_name(state) }),
+            Err(state) => Err(InvalidStateError { state: future_state(state) }),
         }
     }
 

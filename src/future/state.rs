@@ -43,6 +43,16 @@ pub(crate) fn state_name(state: usize) -> &'static str {
     }
 }
 
+/// The lifecycle, as the public [`FutureState`](crate::FutureState).
+pub(crate) fn future_state(state: usize) -> crate::FutureState {
+    match state & LIFECYCLE {
+        PENDING => crate::FutureState::Pending,
+        RUNNING => crate::FutureState::Running,
+        FINISHED => crate::FutureState::Finished,
+        _ => crate::FutureState::Cancelled,
+    }
+}
+
 /// Whether `state` (a lifecycle value) is terminal.
 pub(crate) fn is_terminal(state: usize) -> bool {
     state >= FINISHED

@@ -131,7 +131,7 @@ use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError};
 use std::thread::JoinHandle;
 
 use self::rank0::{Command, Job, JobItem, Typed};
-use crate::error::{BuildError, FutureError, SubmitError};
+use crate::error::{BrokenReason, BuildError, FutureError, SubmitError, WorkerFailure};
 use crate::future::{Future, Promise};
 use crate::map::{MapIter, MapOptions};
 use crate::process_pool::map::ChunkFeeder;
@@ -406,12 +406,13 @@ impl Submitter {
             match encode_value(&task) {
                 Ok(payload) => {
                     counts.unfinished += 1;
-                    let completer = Box::new(Typed { promise, _ticket: Ticket(self.state.clone()) });
+                    let completer =
+                        Box::new(Typed { promise, task: T::NAME, _ticket: Ticket(self.state.clone()) });
                     items.push(JobItem { name: T::NAME, payload, completer, started: false });
                 }
-                Err(error) => {
-                    let why = format!("could not serialise task `{}`: {error}", T::NAME);
-                    let _ = promise.set_error(FutureError::WorkerFailed(why));
+                Err(message) => {
+                    let failure = WorkerFailure::InputUnencodable { task: T::NAME.to_owned(), message };
+                    let _ = promise.set_error(FutureError::WorkerFailed(failure));
                 }
             }
             futures.push(future);
@@ -421,7 +422,7 @@ impl Submitter {
         if !items.is_empty()
             && self.commands.send(Command::Submit(Job { owner: self.state.id, items })).is_err()
         {
-            return Err(SubmitError::Broken("MPI has been finalised: the program is ending".into()));
+            return Err(SubmitError::Broken(BrokenReason::MpiFinalized));
         }
         Ok(futures)
     }

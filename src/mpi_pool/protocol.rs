@@ -16,7 +16,7 @@
 //! Who may send when is the subject of the [module documentation](super) ("Protocol").
 
 use crate::process_pool::protocol::FrameReader;
-use crate::process_pool::registry::ItemOutcome;
+use crate::process_pool::registry::{ItemFailure, ItemOutcome};
 
 /// Rank 0 → worker: a batch of tasks, the answer to a `Report`.
 pub(crate) const TAG_TASKS: i32 = 1;
@@ -56,7 +56,7 @@ pub(crate) struct TaskRef<'a> {
 pub(crate) enum OutcomeRef<'a> {
     Value(&'a [u8]),
     Panicked(&'a str),
-    Failed(&'a str),
+    Failed(ItemFailure),
 }
 
 /// A decoded `Report`.
@@ -147,19 +147,31 @@ impl ReportWriter {
     /// Adds one finished item. Returns false (adding nothing) if the report would exceed
     /// `limit` bytes and already holds something; the caller sends it and starts another.
     pub(crate) fn push(&mut self, id: u64, outcome: &ItemOutcome, limit: usize) -> bool {
-        let (kind, bytes) = match outcome {
+        let too_large;
+        let outcome = match outcome {
             ItemOutcome::Value(bytes) if bytes.len() > MAX_MESSAGE - 64 => {
-                (FAILED, "the task's output is larger than one MPI message (2 GiB)".as_bytes())
+                let why = "the output is larger than one MPI message (2 GiB)";
+                too_large = ItemOutcome::Failed(ItemFailure::OutputUnencodable(why.to_owned()));
+                &too_large
             }
-            ItemOutcome::Value(bytes) => (VALUE, &bytes[..]),
-            ItemOutcome::Panicked(message) => (PANICKED, message.as_bytes()),
-            ItemOutcome::Failed(why) => (FAILED, why.as_bytes()),
+            outcome => outcome,
         };
-        if self.count > 0 && self.results.len() + 13 + bytes.len() > limit {
+        let (kind, failure, bytes) = match outcome {
+            ItemOutcome::Value(bytes) => (VALUE, None, &bytes[..]),
+            ItemOutcome::Panicked(message) => (PANICKED, None, message.as_bytes()),
+            ItemOutcome::Failed(failure) => {
+                let (failure, message) = failure.to_wire();
+                (FAILED, Some(failure), message.as_bytes())
+            }
+        };
+        if self.count > 0 && self.results.len() + 14 + bytes.len() > limit {
             return false;
         }
         self.results.u64(id);
         self.results.u8(kind);
+        if let Some(failure) = failure {
+            self.results.u8(failure);
+        }
         self.results.bytes(bytes);
         self.count += 1;
         true
@@ -202,7 +214,7 @@ pub(crate) fn decode_report(body: &[u8]) -> Result<ReportRef<'_>, String> {
         let outcome = match reader.u8()? {
             VALUE => OutcomeRef::Value(reader.bytes()?),
             PANICKED => OutcomeRef::Panicked(reader.str()?),
-            FAILED => OutcomeRef::Failed(reader.str()?),
+            FAILED => OutcomeRef::Failed(reader.failure()?),
             kind => return Err(format!("unknown result kind {kind}")),
         };
         report.results.push((id, outcome));
@@ -242,7 +254,9 @@ mod test {
         let mut writer = ReportWriter::default();
         assert!(writer.push(1, &ItemOutcome::Value(vec![9, 9]), usize::MAX));
         assert!(writer.push(2, &ItemOutcome::Panicked("boom".into()), usize::MAX));
-        assert!(writer.push(3, &ItemOutcome::Failed("no such task".into()), usize::MAX));
+        assert!(writer.push(3, &ItemOutcome::Failed(ItemFailure::NotRegistered), usize::MAX));
+        let undecodable = ItemFailure::InputUndecodable("bad".into());
+        assert!(writer.push(4, &ItemOutcome::Failed(undecodable.clone()), usize::MAX));
         let body = writer.finish(Some(&[4, 5]), None);
         let report = decode_report(&body).unwrap();
         assert_eq!(
@@ -250,7 +264,8 @@ mod test {
             [
                 (1, OutcomeRef::Value(&[9, 9])),
                 (2, OutcomeRef::Panicked("boom")),
-                (3, OutcomeRef::Failed("no such task"))
+                (3, OutcomeRef::Failed(ItemFailure::NotRegistered)),
+                (4, OutcomeRef::Failed(undecodable)),
             ]
         );
         assert_eq!(report.returned, Some(vec![4, 5]));

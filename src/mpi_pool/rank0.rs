@@ -23,7 +23,7 @@ use super::protocol::{
     MAX_MESSAGE, OutcomeRef, SIGNAL, TAG_RECLAIM, TAG_REPORT, TAG_STOP, TAG_STOPPED, TAG_TASKS, TaskRef,
     decode_report, encode_tasks, task_size,
 };
-use crate::error::{FutureError, TaskPanic};
+use crate::error::{BrokenReason, FutureError, TaskPanic, WorkerFailure};
 use crate::future::Promise;
 use crate::process_pool::protocol::decode_value;
 
@@ -77,6 +77,8 @@ pub(crate) trait Completer: Send {
 /// The [`Completer`] of a future of `O`.
 pub(crate) struct Typed<O: 'static> {
     pub(crate) promise: Promise<O>,
+    /// The task's name (`Task::NAME`), for the error if the output does not decode.
+    pub(crate) task: &'static str,
     /// Counts the task as unfinished for its executor until rank 0 lets go of it.
     pub(crate) _ticket: Ticket,
 }
@@ -91,9 +93,10 @@ impl<O: DeserializeOwned + Send + Sync + 'static> Completer for Typed<O> {
             Ok(value) => {
                 let _ = self.promise.set_result(value);
             }
-            Err(error) => {
-                self.fail(FutureError::WorkerFailed(format!("could not decode the task's output: {error}")))
-            }
+            Err(message) => self.fail(FutureError::WorkerFailed(WorkerFailure::OutputUndecodable {
+                task: self.task.to_owned(),
+                message,
+            })),
         }
     }
 
@@ -173,9 +176,6 @@ struct Rank {
     /// False once it sent something unreadable: no more tasks go to it.
     usable: bool,
 }
-
-/// Why futures fail when the MPI thread ends with tasks still pending.
-const ENDING: &str = "MPI is being finalised because the program is ending";
 
 /// The state of rank 0's MPI thread.
 struct Driver {
@@ -280,7 +280,7 @@ impl Driver {
         let report = match decode_report(body) {
             Ok(report) => report,
             Err(why) => {
-                return self.retire(index, &format!("rank {source} sent an unreadable report: {why}"));
+                return self.retire(index, format!("it sent an unreadable report: {why}"));
             }
         };
         self.ranks[index].owed = true;
@@ -293,8 +293,8 @@ impl Driver {
                         OutcomeRef::Panicked(message) => {
                             item.completer.fail(FutureError::Panicked(TaskPanic::new(message)))
                         }
-                        OutcomeRef::Failed(why) => {
-                            item.completer.fail(FutureError::WorkerFailed(why.to_owned()))
+                        OutcomeRef::Failed(failure) => {
+                            item.completer.fail(FutureError::WorkerFailed(failure.into_failure(item.name)))
                         }
                     }
                 }
@@ -327,13 +327,14 @@ impl Driver {
             }
         }
         if let Some(why) = report.fatal {
-            self.retire(index, &format!("worker rank {source}: {why}"));
+            self.retire(index, why.to_owned());
         }
     }
 
     /// Stops using a rank whose messages cannot be trusted; fails the tasks it holds.
-    fn retire(&mut self, index: usize, why: &str) {
-        eprintln!("stealpool: MPI thread: {why}; no more tasks go to rank {}", index + 1);
+    fn retire(&mut self, index: usize, why: String) {
+        let failure = WorkerFailure::RankRetired { rank: index + 1, message: why };
+        eprintln!("stealpool: MPI thread: {failure}; no more tasks go to it");
         let rank = &mut self.ranks[index];
         rank.usable = false;
         rank.owed = false;
@@ -342,7 +343,7 @@ impl Driver {
             self.in_flight.iter().filter(|(_, (holder, _))| *holder == index).map(|(id, _)| *id).collect();
         for id in held {
             if let Some((_, item)) = self.in_flight.remove(&id) {
-                item.completer.fail(FutureError::WorkerFailed(why.to_owned()));
+                item.completer.fail(FutureError::WorkerFailed(failure.clone()));
             }
         }
     }
@@ -352,9 +353,9 @@ impl Driver {
     fn dispatch(&mut self, world: &impl Communicator) {
         let usable = self.ranks.iter().filter(|rank| rank.usable).count();
         if usable == 0 {
-            let why = "every worker rank was retired after a protocol error";
             while let Some(job) = self.queue.pop_front() {
-                job.items.into_iter().for_each(|item| item.completer.fail(FutureError::Broken(why.into())));
+                let broken = FutureError::Broken(BrokenReason::NoUsableRanks);
+                job.items.into_iter().for_each(|item| item.completer.fail(broken.clone()));
             }
             self.queued_items = 0;
             return;
@@ -390,10 +391,10 @@ impl Driver {
             while let Some(mut item) = items.next() {
                 let item_size = task_size(item.name, &item.payload);
                 if 4 + item_size > MAX_MESSAGE {
-                    item.completer.fail(FutureError::WorkerFailed(format!(
-                        "task `{}` is larger than one MPI message (2 GiB)",
-                        item.name
-                    )));
+                    item.completer.fail(FutureError::WorkerFailed(WorkerFailure::InputTooLarge {
+                        task: item.name.to_owned(),
+                        limit: MAX_MESSAGE as u64,
+                    }));
                     continue;
                 }
                 if !batch.is_empty() && size + item_size > MAX_MESSAGE {
@@ -454,7 +455,9 @@ impl Driver {
     /// message (completing tasks whose results still arrive), fails what is left.
     fn stop(mut self, world: &impl Communicator) {
         for job in self.queue.drain(..) {
-            job.items.into_iter().for_each(|item| item.completer.fail(FutureError::Broken(ENDING.into())));
+            job.items
+                .into_iter()
+                .for_each(|item| item.completer.fail(FutureError::Broken(BrokenReason::MpiFinalized)));
         }
         for rank in 1..=self.ranks.len() {
             let process = world.process_at_rank(rank as i32);
@@ -478,7 +481,7 @@ impl Driver {
             }
         }
         for (_, (_, item)) in self.in_flight.drain() {
-            item.completer.fail(FutureError::Broken(ENDING.into()));
+            item.completer.fail(FutureError::Broken(BrokenReason::MpiFinalized));
         }
         for request in self.signals.drain(..) {
             request.wait();

@@ -28,8 +28,8 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use super::channel::connect_to_parent;
-use super::protocol::{PROTOCOL_VERSION, Reply, Request, read_frame, write_frame};
-use super::registry::{ItemOutcome, Registry};
+use super::protocol::{InitFailure, PROTOCOL_VERSION, Reply, Request, read_frame, write_frame};
+use super::registry::{ItemFailure, ItemOutcome, Registry};
 
 /// The environment variable that marks a child as a worker. Its value is
 /// `<protocol version>:<pid of the pool's process>`: a process whose parent is not that pool
@@ -130,17 +130,17 @@ fn serve(registry: &Registry) -> io::Result<()> {
         Err(error) => return Err(io::Error::other(format!("malformed Hello: {error}"))),
     };
     if version != PROTOCOL_VERSION {
-        let why = format!("protocol version {version} requested, this worker speaks {PROTOCOL_VERSION}");
-        return write_frame(&mut writer, &Reply::InitFailed(&why).encode()?);
+        let failure = InitFailure::Version(PROTOCOL_VERSION);
+        return write_frame(&mut writer, &Reply::InitFailed(failure).encode()?);
     }
     if let Some((name, payload)) = init {
         let failure = match registry.run(name, payload) {
             ItemOutcome::Value(_) => None,
-            ItemOutcome::Panicked(message) => Some(format!("a worker's initializer panicked: {message}")),
-            ItemOutcome::Failed(why) => Some(format!("a worker's initializer could not run: {why}")),
+            ItemOutcome::Panicked(message) => Some(InitFailure::Panicked(message)),
+            ItemOutcome::Failed(failure) => Some(InitFailure::Failed(failure)),
         };
-        if let Some(why) = failure {
-            return write_frame(&mut writer, &Reply::InitFailed(&why).encode()?);
+        if let Some(failure) = failure {
+            return write_frame(&mut writer, &Reply::InitFailed(failure).encode()?);
         }
     }
     write_frame(&mut writer, &Reply::Ready { pid: std::process::id() }.encode()?)?;
@@ -196,11 +196,11 @@ fn serve_request(registry: &Registry, frame: &[u8], writer: &mut UnixStream) -> 
         let reply = match registry.run(name, payload) {
             ItemOutcome::Value(bytes) => Reply::Value(&bytes).encode(),
             ItemOutcome::Panicked(message) => Reply::Panicked(&message).encode(),
-            ItemOutcome::Failed(why) => Reply::Failed(&why).encode(),
+            ItemOutcome::Failed(failure) => Reply::Failed(failure).encode(),
         };
         let frame = match reply {
             Ok(frame) => frame,
-            Err(error) => Reply::Failed(&format!("the output cannot be sent: {error}")).encode()?,
+            Err(error) => Reply::Failed(ItemFailure::OutputUnencodable(error.to_string())).encode()?,
         };
         write_frame(writer, &frame)?;
     }

@@ -52,9 +52,10 @@ use serde::de::DeserializeOwned;
 
 use super::channel::{AcceptError, ParentEnd, Rendezvous, SOCKET_ENV};
 use super::child::{IDLE_ENV, IDLE_EXIT, WORKER_ENV, worker_marker};
-use super::protocol::{FrameError, PROTOCOL_VERSION, Reply, Request, decode_value};
+use super::protocol::{FrameError, InitFailure, PROTOCOL_VERSION, Reply, Request, decode_value};
 use super::reaper::Watched;
-use crate::error::{FutureError, TaskPanic};
+use super::registry::ItemFailure;
+use crate::error::{BrokenReason, FutureError, IoFailure, ProcessExit, StoppedBy, TaskPanic, WorkerFailure};
 use crate::future::Promise;
 
 /// How many times one job is sent again after it did not reach its child. Each resend starts a
@@ -82,7 +83,7 @@ pub(crate) struct Shared {
     args: Vec<OsString>,
     options: ChildOptions,
     /// Why the pool is broken, once it is.
-    pub(crate) broken: OnceLock<String>,
+    pub(crate) broken: OnceLock<BrokenReason>,
     pub(crate) processes_started: AtomicUsize,
     /// Children started and not yet reaped.
     live_children: Mutex<usize>,
@@ -139,14 +140,8 @@ impl Shared {
     }
 
     /// Why no child may start or be sent work any more, if `stop_children` was called.
-    fn stopped(&self) -> Option<&'static str> {
-        self.children().stopped_by.map(|signal| {
-            if signal == Signal::KILL {
-                "the pool's workers were killed by kill_workers()"
-            } else {
-                "the pool's workers were terminated by terminate_workers()"
-            }
-        })
+    fn stopped(&self) -> Option<StoppedBy> {
+        self.children().stopped_by.map(stopped_by)
     }
 
     fn children(&self) -> MutexGuard<'_, Children> {
@@ -159,7 +154,7 @@ impl Shared {
 
     /// Counts a child started by the calling (driver) thread. If the workers were stopped
     /// meanwhile, signals it as they were and says why.
-    fn child_started(&self, child: &Arc<Watched>) -> Result<(), &'static str> {
+    fn child_started(&self, child: &Arc<Watched>) -> Result<(), StoppedBy> {
         self.processes_started.fetch_add(1, Ordering::Relaxed);
         *self.live_children.lock().unwrap_or_else(|e| e.into_inner()) += 1;
         let identity = self.identity();
@@ -171,7 +166,7 @@ impl Shared {
             Some(signal) => {
                 child.signal(signal);
                 drop(children);
-                Err(self.stopped().unwrap_or("the pool's workers were stopped"))
+                Err(stopped_by(signal))
             }
         }
     }
@@ -183,6 +178,11 @@ impl Shared {
         *self.live_children.lock().unwrap_or_else(|e| e.into_inner()) -= 1;
         self.children_reaped.notify_all();
     }
+}
+
+/// Which call sent `signal` to the children.
+fn stopped_by(signal: Signal) -> StoppedBy {
+    if signal == Signal::KILL { StoppedBy::KillWorkers } else { StoppedBy::TerminateWorkers }
 }
 
 /// The completer of one item's future: decodes the output and completes the promise.
@@ -201,6 +201,8 @@ pub(crate) trait Completer: Send + Sync {
 pub(crate) struct Typed<O, W: 'static> {
     pub(crate) promise: Promise<W>,
     pub(crate) wrap: fn(O) -> W,
+    /// The task's name (`Task::NAME`), for the error if the output does not decode.
+    pub(crate) task: &'static str,
 }
 
 impl<O, W> Completer for Typed<O, W>
@@ -217,9 +219,10 @@ where
             Ok(value) => {
                 let _ = self.promise.set_result((self.wrap)(value));
             }
-            Err(error) => {
-                self.fail(FutureError::WorkerFailed(format!("could not decode the task's output: {error}")))
-            }
+            Err(message) => self.fail(FutureError::WorkerFailed(WorkerFailure::OutputUndecodable {
+                task: self.task.to_owned(),
+                message,
+            })),
         }
     }
 
@@ -266,10 +269,10 @@ thread_local! {
 /// Why a child could not be made ready.
 enum StartError {
     /// Its initializer failed, or it did not become ready in time: the pool breaks.
-    Broken(String),
+    Broken(BrokenReason),
     /// It could not be started, died before it was ready, or the workers were stopped: this
     /// job fails, the pool goes on.
-    Other(String),
+    Other(WorkerFailure),
 }
 
 /// Runs a job on this driver thread's child (see the module documentation).
@@ -300,7 +303,8 @@ pub(crate) fn run_job(shared: &Arc<Shared>, job: Job) {
             Err(error) => return fail(&pending, error),
         };
         let items: Vec<&[u8]> = pending.iter().map(|&index| payloads[index].as_slice()).collect();
-        let outcome = worker.run(name, &items, timeout, |at, reply| completers[pending[at]].complete(reply));
+        let outcome =
+            worker.run(name, &items, timeout, |at, reply| completers[pending[at]].complete(reply, name));
         let (answered, stop) = match outcome {
             Ok(()) => return worker.job_done(),
             Err(stopped) => stopped,
@@ -308,33 +312,42 @@ pub(crate) fn run_job(shared: &Arc<Shared>, job: Job) {
         let mut rest = pending.split_off(answered);
         let stopped = shared.stopped();
         match worker.settle(name, timeout, answered, stop) {
-            Settled::NotDelivered(why) => {
+            Settled::NotDelivered { pid, status } => {
                 resends += 1;
-                if let Some(reason) = stopped {
-                    return fail(&rest, FutureError::WorkerFailed(format!("{why}; {reason}")));
-                }
-                if resends > MAX_RESENDS {
-                    let why = format!("{why}; gave up after sending it {resends} times");
-                    return fail(&rest, FutureError::WorkerFailed(why));
+                if stopped.is_some() || resends > MAX_RESENDS {
+                    let task = name.to_owned();
+                    let failure = WorkerFailure::NotDelivered {
+                        pid,
+                        task,
+                        status,
+                        attempts: resends,
+                        stopped_by: stopped,
+                    };
+                    return fail(&rest, FutureError::WorkerFailed(failure));
                 }
             }
             Settled::Failed(error) => {
                 let first = rest.remove(0);
                 completers[first].fail(match (error, stopped) {
-                    (FutureError::WorkerFailed(why), Some(reason)) => {
-                        FutureError::WorkerFailed(format!("{why} ({reason})"))
+                    (FutureError::WorkerFailed(WorkerFailure::Died { pid, task, status, .. }), Some(by)) => {
+                        FutureError::WorkerFailed(WorkerFailure::Died {
+                            pid,
+                            task,
+                            status,
+                            stopped_by: Some(by),
+                        })
                     }
                     (error, _) => error,
                 });
-                if let Some(reason) = stopped {
+                if let Some(by) = stopped {
                     // The rest of the chunk never started; nothing is sent any more.
                     return fail(
                         &rest,
-                        FutureError::WorkerFailed(format!("the task did not start: {reason}")),
+                        FutureError::WorkerFailed(WorkerFailure::NotStarted { stopped_by: by }),
                     );
                 }
             }
-            Settled::FailedAll(why) => return fail(&rest, FutureError::WorkerFailed(why)),
+            Settled::FailedAll(failure) => return fail(&rest, FutureError::WorkerFailed(failure)),
         }
         pending = rest; // never started: sent again to a fresh child
     }
@@ -354,16 +367,16 @@ fn take_worker(shared: &Arc<Shared>) -> Result<WorkerProcess, FutureError> {
         Err(StartError::Broken(reason)) => {
             Err(FutureError::Broken(shared.broken.get_or_init(|| reason).clone()))
         }
-        Err(StartError::Other(why)) => Err(FutureError::WorkerFailed(why)),
+        Err(StartError::Other(failure)) => Err(FutureError::WorkerFailed(failure)),
     }
 }
 
 impl dyn Completer {
-    fn complete(&self, outcome: ItemReply<'_>) {
+    fn complete(&self, outcome: ItemReply<'_>, task: &str) {
         match outcome {
             ItemReply::Value(bytes) => self.succeed(bytes),
             ItemReply::Panicked(message) => self.fail(FutureError::Panicked(TaskPanic::new(message))),
-            ItemReply::Failed(why) => self.fail(FutureError::WorkerFailed(why.to_owned())),
+            ItemReply::Failed(failure) => self.fail(FutureError::WorkerFailed(failure.into_failure(task))),
         }
     }
 }
@@ -372,34 +385,35 @@ impl dyn Completer {
 enum ItemReply<'a> {
     Value(&'a [u8]),
     Panicked(&'a str),
-    Failed(&'a str),
+    Failed(ItemFailure),
 }
 
 /// Why a job stopped before every item was answered.
 enum RunError {
     /// The request could not be written: the child never read it.
-    NotDelivered(String),
-    /// The stream broke while an item ran: the child died (the text says what the driver was
-    /// doing).
-    Died(String),
+    NotDelivered,
+    /// The stream broke while an item ran: the child died.
+    Died,
     /// The item ran past its timeout.
     TimedOut,
-    /// The child sent something that is not a valid reply (or one over the size limit).
+    /// The child sent something that is not a valid reply.
     Garbled(String),
+    /// The child's reply is over the size limit.
+    TooLarge { size: usize, limit: usize },
     /// The child could not read the request (a `Fatal` reply).
     Fatal(String),
     /// The request could not be encoded; nothing was sent.
-    Unsendable(String),
+    Unsendable(WorkerFailure),
 }
 
 /// What a stopped job means for its unanswered items, once the child is dealt with.
 enum Settled {
-    /// None of them ran: send them again.
-    NotDelivered(String),
+    /// None of them ran: send them again. The child `pid` ended with `status`.
+    NotDelivered { pid: u32, status: ProcessExit },
     /// The first failed with this error; the others never started.
     Failed(FutureError),
-    /// All of them fail with this text.
-    FailedAll(String),
+    /// All of them fail with this failure.
+    FailedAll(WorkerFailure),
 }
 
 impl WorkerProcess {
@@ -410,7 +424,7 @@ impl WorkerProcess {
         let limit = options.start_timeout;
         let deadline = Instant::now().checked_add(limit).unwrap_or_else(far_future);
         let spawn_failed =
-            |error: io::Error| StartError::Other(format!("could not start a worker process: {error}"));
+            |error: io::Error| StartError::Other(WorkerFailure::SpawnFailed(IoFailure::from(error)));
         let rendezvous = Rendezvous::new().map_err(spawn_failed)?;
         let mut command = Command::new(&shared.exe);
         command
@@ -426,30 +440,16 @@ impl WorkerProcess {
         let registered = shared.child_started(&process);
         // From here on, dropping `worker` kills (until connected) or closes, and reaps.
         let mut worker = WorkerProcess { shared: shared.clone(), process, end: None, tasks_run: 0 };
-        registered.map_err(|reason| StartError::Other(reason.to_owned()))?;
-        let hook_hint = "does the program's main call stealpool::process_pool::run_if_worker first?";
-        let timed_out = |what: &str, initializing: bool| {
-            let init = match &options.initializer {
-                Some((name, _)) if initializing => format!(" (its initializer `{name}` was still running)"),
-                _ => String::new(),
-            };
-            StartError::Broken(format!(
-                "worker process {pid} {what} within the start timeout of {limit:?}{init}; raise \
-                 ProcessPoolBuilder::start_timeout if starting takes longer"
-            ))
-        };
+        registered.map_err(|stopped_by| StartError::Other(WorkerFailure::NotStarted { stopped_by }))?;
         let stream = match rendezvous.accept(&worker.process, deadline) {
             Ok(stream) => stream,
             Err(AcceptError::TimedOut) => {
                 worker.process.kill_and_wait();
-                return Err(timed_out(&format!("did not connect to the pool ({hook_hint})"), false));
+                return Err(StartError::Broken(BrokenReason::DidNotConnect { pid, limit }));
             }
             Err(AcceptError::Exited) => {
-                let status = worker.process.wait();
-                return Err(StartError::Other(format!(
-                    "worker process {pid} {} before it was ready; {hook_hint}",
-                    describe(status)
-                )));
+                let status = process_exit(worker.process.wait());
+                return Err(StartError::Other(WorkerFailure::DiedStarting { pid, status }));
             }
             Err(AcceptError::Io(error)) => return Err(spawn_failed(error)),
         };
@@ -463,7 +463,18 @@ impl WorkerProcess {
         match answer {
             Ok(Some(frame)) => match Reply::decode(&frame) {
                 Ok(Reply::Ready { .. }) => Ok(worker),
-                Ok(Reply::InitFailed(why)) => Err(StartError::Broken(why.to_owned())),
+                Ok(Reply::InitFailed(failure)) => Err(StartError::Broken(match failure {
+                    InitFailure::Panicked(message) => {
+                        BrokenReason::InitializerPanicked(TaskPanic::new(message))
+                    }
+                    InitFailure::Failed(failure) => {
+                        let name = options.initializer.as_ref().map_or("", |(name, _)| name);
+                        BrokenReason::InitializerFailed(failure.into_failure(name))
+                    }
+                    InitFailure::Version(version) => {
+                        BrokenReason::ProtocolMismatch { pool: PROTOCOL_VERSION, worker: version }
+                    }
+                })),
                 Ok(other) => {
                     Err(StartError::Other(worker.reap_garbled(format!("expected Ready, got {other:?}"))))
                 }
@@ -471,17 +482,16 @@ impl WorkerProcess {
             },
             Err(FrameError::Io(error)) if error.kind() == io::ErrorKind::TimedOut => {
                 worker.process.kill_and_wait();
-                Err(timed_out("did not become ready", true))
+                let initializer = options.initializer.as_ref().map(|(name, _)| (*name).to_owned());
+                Err(StartError::Broken(BrokenReason::DidNotBecomeReady { pid, limit, initializer }))
             }
-            Err(too_large @ FrameError::TooLarge { .. }) => Err(StartError::Other(
-                worker.reap_garbled(format!("{too_large} (ProcessPoolBuilder::max_frame_size)")),
-            )),
+            Err(FrameError::TooLarge { len, max }) => {
+                worker.process.kill_and_wait();
+                Err(StartError::Other(WorkerFailure::ReplyTooLarge { pid, size: len, limit: max }))
+            }
             Ok(None) | Err(FrameError::Io(_)) => {
-                let status = worker.process.kill_and_wait();
-                Err(StartError::Other(format!(
-                    "worker process {pid} {} before it was ready; {hook_hint}",
-                    describe(status)
-                )))
+                let status = process_exit(worker.process.kill_and_wait());
+                Err(StartError::Other(WorkerFailure::DiedStarting { pid, status }))
             }
         }
     }
@@ -498,33 +508,29 @@ impl WorkerProcess {
     ) -> Result<(), (usize, RunError)> {
         let max_frame = self.shared.options.max_frame_size;
         let end = self.end.as_mut().expect("a ready worker is connected");
-        let frame = Request::Run { name, items: items.to_vec() }
-            .encode()
-            .map_err(|error| (0, RunError::Unsendable(format!("could not send the task: {error}"))))?;
-        end.send(&frame).map_err(|error| (0, RunError::NotDelivered(format!("({error})"))))?;
+        let frame = Request::Run { name, items: items.to_vec() }.encode().map_err(|_| {
+            let failure = WorkerFailure::InputTooLarge { task: name.to_owned(), limit: u64::from(u32::MAX) };
+            (0, RunError::Unsendable(failure))
+        })?;
+        end.send(&frame).map_err(|_| (0, RunError::NotDelivered))?;
         let mut started = Instant::now();
         for at in 0..items.len() {
             let deadline = timeout.map(|limit| started.checked_add(limit).unwrap_or_else(far_future));
             let frame = match end.receive(deadline, max_frame) {
                 Ok(Some(frame)) => frame,
-                Ok(None) => return Err((at, RunError::Died(format!("while running task `{name}`")))),
+                Ok(None) => return Err((at, RunError::Died)),
                 Err(FrameError::Io(error)) if error.kind() == io::ErrorKind::TimedOut => {
                     return Err((at, RunError::TimedOut));
                 }
-                Err(FrameError::Io(error)) => {
-                    return Err((at, RunError::Died(format!("while running task `{name}` ({error})"))));
-                }
-                Err(too_large) => {
-                    let why = format!(
-                        "its reply to task `{name}` is too large: {too_large} (ProcessPoolBuilder::max_frame_size)"
-                    );
-                    return Err((at, RunError::Garbled(why)));
+                Err(FrameError::Io(_)) => return Err((at, RunError::Died)),
+                Err(FrameError::TooLarge { len, max }) => {
+                    return Err((at, RunError::TooLarge { size: len, limit: max }));
                 }
             };
             match Reply::decode(&frame) {
                 Ok(Reply::Value(bytes)) => complete(at, ItemReply::Value(bytes)),
                 Ok(Reply::Panicked(message)) => complete(at, ItemReply::Panicked(message)),
-                Ok(Reply::Failed(why)) => complete(at, ItemReply::Failed(why)),
+                Ok(Reply::Failed(failure)) => complete(at, ItemReply::Failed(failure)),
                 Ok(Reply::Fatal(why)) => return Err((at, RunError::Fatal(why.to_owned()))),
                 Ok(other) => return Err((at, RunError::Garbled(format!("unexpected reply {other:?}")))),
                 Err(error) => return Err((at, RunError::Garbled(format!("malformed reply: {error}")))),
@@ -562,24 +568,23 @@ impl WorkerProcess {
     fn settle(self, name: &str, timeout: Option<Duration>, answered: usize, stop: RunError) -> Settled {
         let pid = self.process.pid();
         match stop {
-            RunError::NotDelivered(context) => {
-                let status = self.process.kill_and_wait();
-                Settled::NotDelivered(format!(
-                    "worker process {pid} {} before task `{name}` reached it {context}",
-                    describe(status)
-                ))
+            RunError::NotDelivered => {
+                let status = process_exit(self.process.kill_and_wait());
+                Settled::NotDelivered { pid, status }
             }
-            RunError::Died(context) => {
-                let status = self.process.kill_and_wait();
-                if answered == 0 && status.and_then(|status| status.code()) == Some(IDLE_EXIT) {
-                    return Settled::NotDelivered(format!(
-                        "worker process {pid} exited for being idle before task `{name}` reached it"
-                    ));
+            RunError::Died => {
+                let status = process_exit(self.process.kill_and_wait());
+                if answered == 0 && status.code() == Some(IDLE_EXIT) {
+                    // It exited for being idle before the task reached it.
+                    return Settled::NotDelivered { pid, status };
                 }
-                Settled::Failed(FutureError::WorkerFailed(format!(
-                    "worker process {pid} {} {context}",
-                    describe(status)
-                )))
+                let task = name.to_owned();
+                Settled::Failed(FutureError::WorkerFailed(WorkerFailure::Died {
+                    pid,
+                    task,
+                    status,
+                    stopped_by: None,
+                }))
             }
             RunError::TimedOut => {
                 self.process.kill_and_wait();
@@ -587,20 +592,24 @@ impl WorkerProcess {
                 Settled::Failed(FutureError::TaskTimedOut { task: name.to_owned(), limit })
             }
             RunError::Garbled(why) => Settled::Failed(FutureError::WorkerFailed(self.reap_garbled(why))),
+            RunError::TooLarge { size, limit } => {
+                self.process.kill_and_wait();
+                Settled::Failed(FutureError::WorkerFailed(WorkerFailure::ReplyTooLarge { pid, size, limit }))
+            }
             RunError::Fatal(why) => Settled::FailedAll(self.reap_garbled(why)),
-            RunError::Unsendable(why) => {
+            RunError::Unsendable(failure) => {
                 // Nothing was sent: the child is idle and in step, and stays.
                 self.keep_or_retire();
-                Settled::FailedAll(why)
+                Settled::FailedAll(failure)
             }
         }
     }
 
-    /// Kills and reaps a child that sent a bad reply; the error text for the item it held.
-    fn reap_garbled(self, why: String) -> String {
+    /// Kills and reaps a child that sent a bad reply; the failure of the item it held.
+    fn reap_garbled(self, message: String) -> WorkerFailure {
         let pid = self.process.pid();
         self.process.kill_and_wait();
-        format!("worker process {pid} could not run the task: {why}")
+        WorkerFailure::Protocol { pid, message }
     }
 }
 
@@ -624,42 +633,14 @@ fn far_future() -> Instant {
     Instant::now() + Duration::from_secs(100 * 365 * 24 * 3600)
 }
 
-/// "exited with status 3", "was killed by signal 9 (SIGKILL)", ...
-pub(crate) fn describe(status: Option<ExitStatus>) -> String {
-    let Some(status) = status else { return "ended (its exit status could not be read)".to_owned() };
+/// How a child ended, from its status (`None`: it could not be read).
+pub(crate) fn process_exit(status: Option<ExitStatus>) -> ProcessExit {
+    let Some(status) = status else { return ProcessExit::Unknown };
     if let Some(code) = status.code() {
-        return format!("exited with status {code}");
+        return ProcessExit::Exited(code);
     }
     match status.signal() {
-        Some(signal) => {
-            let core = if status.core_dumped() { ", core dumped" } else { "" };
-            match signal_name(signal) {
-                Some(name) => format!("was killed by signal {signal} ({name}{core})"),
-                None => format!("was killed by signal {signal}{core}"),
-            }
-        }
-        None => format!("ended ({status})"),
+        Some(signal) => ProcessExit::Signalled { signal, core_dumped: status.core_dumped() },
+        None => ProcessExit::Unknown,
     }
-}
-
-/// The names of the signals a dying worker is likely to report (Linux numbering; the ones that
-/// differ elsewhere are left out).
-fn signal_name(signal: i32) -> Option<&'static str> {
-    Some(match signal {
-        1 => "SIGHUP",
-        2 => "SIGINT",
-        3 => "SIGQUIT",
-        4 => "SIGILL",
-        5 => "SIGTRAP",
-        6 => "SIGABRT",
-        8 => "SIGFPE",
-        9 => "SIGKILL",
-        11 => "SIGSEGV",
-        13 => "SIGPIPE",
-        14 => "SIGALRM",
-        15 => "SIGTERM",
-        #[cfg(target_os = "linux")]
-        7 => "SIGBUS",
-        _ => return None,
-    })
 }

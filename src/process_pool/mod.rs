@@ -73,7 +73,8 @@
 //! # Faults
 //!
 //! A child that dies (abort, `kill -9`, out of memory) fails only the task it was running, with
-//! [`FutureError::WorkerFailed`] naming the exit status or signal, and is replaced; the pool keeps
+//! [`FutureError::WorkerFailed`]`(`[`WorkerFailure::Died`]`)` naming the exit status or signal
+//! ([`ProcessExit`](crate::ProcessExit)), and is replaced; the pool keeps
 //! serving (CPython instead breaks the whole pool). An undecodable value, an unknown task name or
 //! an output that cannot be serialised fails that one future the same way, and so does a reply
 //! over the frame-size limit (that child is replaced). A request the child never received (it
@@ -129,7 +130,7 @@ pub use self::registry::{Registry, Task};
 use self::driver::{ChildOptions, Completer, Job, Shared, Typed};
 use self::map::ChunkFeeder;
 use self::protocol::{DEFAULT_MAX_FRAME, encode_value};
-use crate::error::{BuildError, FutureError, SubmitError};
+use crate::error::{BuildError, FutureError, SubmitError, WorkerFailure};
 use crate::future::{Future, Promise};
 use crate::map::{MapIter, MapOptions};
 use crate::stats::PoolStats;
@@ -207,7 +208,7 @@ impl ProcessPoolExecutor {
     ///
     /// `Err(SubmitError::Shutdown)` after shutdown, `Err(SubmitError::Broken)` once an
     /// initializer failed. A value that cannot be serialised gives a future that has already
-    /// failed with [`FutureError::WorkerFailed`].
+    /// failed with [`FutureError::WorkerFailed`]`(`[`WorkerFailure::InputUnencodable`]`)`.
     pub fn submit<T: Task>(&self, task: T) -> Result<Future<T::Output>, SubmitError> {
         let mut futures = self.handle.submit_job(vec![task], std::convert::identity, None)?;
         Ok(futures.pop().expect("one future per task"))
@@ -291,7 +292,9 @@ impl ProcessPoolExecutor {
     /// Terminates every worker process with `SIGTERM` (Python 3.14's `terminate_workers()`):
     /// the pool is shut down first with `shutdown(wait = false, cancel_futures = true)`, so
     /// tasks not yet sent to a child are cancelled; tasks running fail with
-    /// [`FutureError::WorkerFailed`] naming the signal; no child is started any more.
+    /// [`FutureError::WorkerFailed`]`(`[`WorkerFailure::Died`]`)` naming the signal, with
+    /// `stopped_by: Some(`[`StoppedBy::TerminateWorkers`](crate::StoppedBy::TerminateWorkers)`)`;
+    /// no child is started any more.
     ///
     /// Use it (or [`kill_workers`](Self::kill_workers), for tasks that handle `SIGTERM`) to
     /// stop a pool whose tasks hang. The pool is then shut down; its drop does not wait.
@@ -384,11 +387,11 @@ impl Handle {
             match encode_value(&task) {
                 Ok(bytes) => {
                     payloads.push(bytes);
-                    completers.push(Box::new(Typed { promise, wrap }));
+                    completers.push(Box::new(Typed { promise, wrap, task: T::NAME }));
                 }
-                Err(error) => {
-                    let why = format!("could not serialise task `{}`: {error}", T::NAME);
-                    let _ = promise.set_error(FutureError::WorkerFailed(why));
+                Err(message) => {
+                    let failure = WorkerFailure::InputUnencodable { task: T::NAME.to_owned(), message };
+                    let _ = promise.set_error(FutureError::WorkerFailed(failure));
                 }
             }
             futures.push(future);
@@ -402,10 +405,9 @@ impl Handle {
         inner.add_done_callback(move |inner| {
             let error = match inner.result() {
                 Ok(()) => return,
-                Err(FutureError::Panicked(panic)) => FutureError::WorkerFailed(format!(
-                    "the pool's driver thread panicked: {}",
-                    panic.message()
-                )),
+                Err(FutureError::Panicked(panic)) => {
+                    FutureError::WorkerFailed(WorkerFailure::DriverPanicked(panic))
+                }
                 Err(error) => error,
             };
             for completer in completers.iter() {
@@ -491,8 +493,10 @@ impl ProcessPoolBuilder {
 
     /// How long a new child may take to become ready: to start, connect, and run the
     /// [`initializer`](Self::initializer). Default [`DEFAULT_START_TIMEOUT`] (60 s). A child
-    /// over it is killed and the pool becomes broken ([`FutureError::Broken`] naming the child,
-    /// the limit and the initializer). Zero is an error at `build`.
+    /// over it is killed and the pool becomes broken ([`FutureError::Broken`] with
+    /// [`BrokenReason::DidNotBecomeReady`](crate::BrokenReason::DidNotBecomeReady) or
+    /// [`DidNotConnect`](crate::BrokenReason::DidNotConnect), naming the child, the limit and the
+    /// initializer). Zero is an error at `build`.
     pub fn start_timeout(mut self, limit: Duration) -> Self {
         self.start_timeout = Some(limit);
         self
@@ -500,7 +504,7 @@ impl ProcessPoolBuilder {
 
     /// The largest message the parent accepts from a child, in bytes (default 1 GiB; at least
     /// 64). A child's messages are untrusted input: a reply over the limit fails the task it
-    /// answers with [`FutureError::WorkerFailed`] ("... is over the limit of N bytes"), before
+    /// answers with [`FutureError::WorkerFailed`]`(`[`WorkerFailure::ReplyTooLarge`]`)`, before
     /// anything is allocated for it, and the child is replaced.
     pub fn max_frame_size(mut self, bytes: usize) -> Self {
         self.max_frame_size = Some(bytes);

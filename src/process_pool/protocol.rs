@@ -14,10 +14,10 @@
 //! | 1 | `Hello` | parent → child | protocol version `u32`; `u8` 0/1; if 1: initializer name, payload |
 //! | 2 | `Run` | parent → child | task name; item count `u32`; one payload per item |
 //! | 16 | `Ready` | child → parent | the child's pid `u32` |
-//! | 17 | `InitFailed` | child → parent | why the initializer failed |
+//! | 17 | `InitFailed` | child → parent | why the initializer failed: `u8` 0 and the panic message; 1 and a failure (as `Failed`); or 2 and the child's protocol version `u32` |
 //! | 18 | `Value` | child → parent | the encoded output of one item |
 //! | 19 | `Panicked` | child → parent | the panic message of one item |
-//! | 20 | `Failed` | child → parent | why one item could not run (unknown task, undecodable argument, unserialisable output) |
+//! | 20 | `Failed` | child → parent | why one item could not run: `u8` kind (1 unknown task, 2 undecodable argument, 3 unserialisable output), message |
 //! | 21 | `Fatal` | child → parent | why a whole request could not be read: fails its remaining items |
 //!
 //! Frames from a child are untrusted input: the parent reads them with a size limit
@@ -41,8 +41,10 @@ use std::io::{self, Read, Write};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::registry::ItemFailure;
+
 /// Bumped whenever a frame layout changes; a child of another version refuses the `Hello`.
-pub(crate) const PROTOCOL_VERSION: u32 = 1;
+pub(crate) const PROTOCOL_VERSION: u32 = 2;
 
 const HELLO: u8 = 1;
 const RUN: u8 = 2;
@@ -68,15 +70,26 @@ pub(crate) enum Reply<'a> {
     /// The child is ready for `Run` requests (its initializer, if any, has run).
     Ready { pid: u32 },
     /// The initializer failed; the child exits after sending this.
-    InitFailed(&'a str),
+    InitFailed(InitFailure),
     /// One item's encoded output.
     Value(&'a [u8]),
     /// One item panicked, with this message.
     Panicked(&'a str),
     /// One item could not be run, for this reason.
-    Failed(&'a str),
+    Failed(ItemFailure),
     /// The request could not be read; its remaining items fail with this reason.
     Fatal(&'a str),
+}
+
+/// Why a child's initializer failed (an `InitFailed` reply).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum InitFailure {
+    /// It panicked, with this message.
+    Panicked(String),
+    /// It could not run.
+    Failed(ItemFailure),
+    /// The child speaks this other protocol version (it ran no initializer).
+    Version(u32),
 }
 
 /// Builds a frame: reserves the length prefix, then fills it in when the body is complete.
@@ -104,6 +117,12 @@ impl FrameWriter {
         self.u32(u32::try_from(value.len()).map_err(|_| too_large())?);
         self.bytes.extend_from_slice(value);
         Ok(())
+    }
+
+    fn failure(&mut self, failure: &ItemFailure) -> io::Result<()> {
+        let (kind, message) = failure.to_wire();
+        self.u8(kind);
+        self.bytes(message.as_bytes())
     }
 
     fn finish(mut self) -> io::Result<Vec<u8>> {
@@ -165,6 +184,12 @@ impl<'a> FrameReader<'a> {
 
     pub(crate) fn str(&mut self) -> Result<&'a str, String> {
         std::str::from_utf8(self.bytes()?).map_err(|_| "a string field is not UTF-8".to_owned())
+    }
+
+    /// A kind byte and a message: an [`ItemFailure`].
+    pub(crate) fn failure(&mut self) -> Result<ItemFailure, String> {
+        let kind = self.u8()?;
+        ItemFailure::from_wire(kind, self.str()?)
     }
 
     pub(crate) fn end(self) -> Result<(), String> {
@@ -245,10 +270,31 @@ impl<'a> Reply<'a> {
                 frame.u32(*pid);
                 return frame.finish();
             }
-            Reply::InitFailed(text) => (INIT_FAILED, text.as_bytes()),
+            Reply::InitFailed(failure) => {
+                let mut frame = FrameWriter::new(INIT_FAILED, 16);
+                match failure {
+                    InitFailure::Panicked(message) => {
+                        frame.u8(0);
+                        frame.bytes(message.as_bytes())?;
+                    }
+                    InitFailure::Failed(failure) => {
+                        frame.u8(1);
+                        frame.failure(failure)?;
+                    }
+                    InitFailure::Version(version) => {
+                        frame.u8(2);
+                        frame.u32(*version);
+                    }
+                }
+                return frame.finish();
+            }
+            Reply::Failed(failure) => {
+                let mut frame = FrameWriter::new(FAILED, 8 + failure.to_wire().1.len());
+                frame.failure(failure)?;
+                return frame.finish();
+            }
             Reply::Value(payload) => (VALUE, *payload),
             Reply::Panicked(text) => (PANICKED, text.as_bytes()),
-            Reply::Failed(text) => (FAILED, text.as_bytes()),
             Reply::Fatal(text) => (FATAL, text.as_bytes()),
         };
         let mut frame = FrameWriter::new(tag, 4 + field.len());
@@ -261,10 +307,15 @@ impl<'a> Reply<'a> {
         let mut fields = FrameReader::new(body);
         let reply = match fields.u8()? {
             READY => Reply::Ready { pid: fields.u32()? },
-            INIT_FAILED => Reply::InitFailed(fields.str()?),
+            INIT_FAILED => Reply::InitFailed(match fields.u8()? {
+                0 => InitFailure::Panicked(fields.str()?.to_owned()),
+                1 => InitFailure::Failed(fields.failure()?),
+                2 => InitFailure::Version(fields.u32()?),
+                kind => return Err(format!("unknown initializer failure kind {kind}")),
+            }),
             VALUE => Reply::Value(fields.bytes()?),
             PANICKED => Reply::Panicked(fields.str()?),
-            FAILED => Reply::Failed(fields.str()?),
+            FAILED => Reply::Failed(fields.failure()?),
             FATAL => Reply::Fatal(fields.str()?),
             tag => return Err(format!("unknown reply tag {tag}")),
         };

@@ -16,7 +16,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::protocol::{decode_value, encode_value};
-use crate::error::TaskPanic;
+use crate::error::{TaskPanic, WorkerFailure};
 
 /// A unit of work for a [`ProcessPoolExecutor`](super::ProcessPoolExecutor): the function is the
 /// type, the arguments are its fields (Python's `submit(fn, *args)`).
@@ -62,7 +62,54 @@ pub(crate) enum ItemOutcome {
     /// The panic message.
     Panicked(String),
     /// Why the item could not run or its output could not be encoded.
-    Failed(String),
+    Failed(ItemFailure),
+}
+
+/// Why a worker could not run one item: what travels in a `Failed` reply (process pool) or
+/// result (MPI pool). The task's name is not part of it: whoever receives it knows the name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum ItemFailure {
+    /// No task is registered under the name.
+    NotRegistered,
+    /// The value did not decode as the registered type; the decoder's message.
+    InputUndecodable(String),
+    /// The output could not be encoded or sent; the encoder's message.
+    OutputUnencodable(String),
+}
+
+const NOT_REGISTERED: u8 = 1;
+const INPUT_UNDECODABLE: u8 = 2;
+const OUTPUT_UNENCODABLE: u8 = 3;
+
+impl ItemFailure {
+    /// The public form, for task `task`.
+    pub(crate) fn into_failure(self, task: &str) -> WorkerFailure {
+        let task = task.to_owned();
+        match self {
+            ItemFailure::NotRegistered => WorkerFailure::NotRegistered { task },
+            ItemFailure::InputUndecodable(message) => WorkerFailure::InputUndecodable { task, message },
+            ItemFailure::OutputUnencodable(message) => WorkerFailure::OutputUnencodable { task, message },
+        }
+    }
+
+    /// The wire form: a kind byte and a message.
+    pub(crate) fn to_wire(&self) -> (u8, &str) {
+        match self {
+            ItemFailure::NotRegistered => (NOT_REGISTERED, ""),
+            ItemFailure::InputUndecodable(message) => (INPUT_UNDECODABLE, message),
+            ItemFailure::OutputUnencodable(message) => (OUTPUT_UNENCODABLE, message),
+        }
+    }
+
+    /// Reads the wire form back.
+    pub(crate) fn from_wire(kind: u8, message: &str) -> Result<Self, String> {
+        match kind {
+            NOT_REGISTERED => Ok(ItemFailure::NotRegistered),
+            INPUT_UNDECODABLE => Ok(ItemFailure::InputUndecodable(message.to_owned())),
+            OUTPUT_UNENCODABLE => Ok(ItemFailure::OutputUnencodable(message.to_owned())),
+            kind => Err(format!("unknown failure kind {kind}")),
+        }
+    }
 }
 
 /// Decodes a `T`, runs it under `catch_unwind`, encodes its output.
@@ -137,10 +184,7 @@ impl Registry {
     pub(crate) fn run(&self, name: &str, payload: &[u8]) -> ItemOutcome {
         match self.entries.get(name) {
             Some(entry) => (entry.run)(payload),
-            None => ItemOutcome::Failed(format!(
-                "task `{name}` is not registered in the worker's registry (add \
-                 `.register::<YourTask>()` to the registry passed to run_if_worker)"
-            )),
+            None => ItemOutcome::Failed(ItemFailure::NotRegistered),
         }
     }
 }
@@ -157,15 +201,13 @@ fn run_item<T: Task>(payload: &[u8]) -> ItemOutcome {
     let task: T = match decode_value(payload) {
         Ok(task) => task,
         Err(error) => {
-            return ItemOutcome::Failed(format!("could not decode the value of task `{}`: {error}", T::NAME));
+            return ItemOutcome::Failed(ItemFailure::InputUndecodable(error));
         }
     };
     // Encoding inside `catch_unwind` too: a `Serialize` impl may panic.
     match catch_unwind(AssertUnwindSafe(|| encode_value(&task.run()))) {
         Ok(Ok(bytes)) => ItemOutcome::Value(bytes),
-        Ok(Err(error)) => {
-            ItemOutcome::Failed(format!("could not serialise the output of task `{}`: {error}", T::NAME))
-        }
+        Ok(Err(error)) => ItemOutcome::Failed(ItemFailure::OutputUnencodable(error)),
         Err(payload) => ItemOutcome::Panicked(TaskPanic::from_payload(&*payload).message().to_owned()),
     }
 }

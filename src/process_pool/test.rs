@@ -5,11 +5,12 @@ use std::io::Cursor;
 use serde::{Deserialize, Serialize};
 
 use super::Task;
-use super::driver::describe;
+use super::driver::process_exit;
 use super::protocol::{
-    FrameError, Reply, Request, decode_value, encode_value, read_frame, read_frame_limited,
+    FrameError, InitFailure, Reply, Request, decode_value, encode_value, read_frame, read_frame_limited,
 };
-use super::registry::{ItemOutcome, Registry};
+use super::registry::{ItemFailure, ItemOutcome, Registry};
+use crate::ProcessExit;
 
 #[derive(Serialize, Deserialize)]
 struct Double(i64);
@@ -55,10 +56,14 @@ fn requests_round_trip() {
 fn replies_round_trip() {
     let replies = [
         Reply::Ready { pid: 4242 },
-        Reply::InitFailed("no"),
+        Reply::InitFailed(InitFailure::Panicked("no".into())),
+        Reply::InitFailed(InitFailure::Failed(ItemFailure::NotRegistered)),
+        Reply::InitFailed(InitFailure::Version(9)),
         Reply::Value(b"\x01\x02"),
         Reply::Panicked("boom"),
-        Reply::Failed("unknown"),
+        Reply::Failed(ItemFailure::NotRegistered),
+        Reply::Failed(ItemFailure::InputUndecodable("bad".into())),
+        Reply::Failed(ItemFailure::OutputUnencodable("too big".into())),
         Reply::Fatal("garbled"),
     ];
     for reply in replies {
@@ -134,12 +139,9 @@ fn registry_runs_by_name() {
     let run = |value: i64| registry.run("double", &encode_value(&Double(value)).unwrap());
     assert_eq!(run(21), ItemOutcome::Value(encode_value(&42i64).unwrap()));
     assert_eq!(run(13), ItemOutcome::Panicked("unlucky 13".into()));
-    match registry.run("triple", &[]) {
-        ItemOutcome::Failed(why) => assert!(why.contains("`triple` is not registered"), "{why}"),
-        other => panic!("{other:?}"),
-    }
+    assert_eq!(registry.run("triple", &[]), ItemOutcome::Failed(ItemFailure::NotRegistered));
     match registry.run("double", &[0xff; 12]) {
-        ItemOutcome::Failed(why) => assert!(why.contains("could not decode"), "{why}"),
+        ItemOutcome::Failed(ItemFailure::InputUndecodable(why)) => assert!(!why.is_empty()),
         other => panic!("{other:?}"),
     }
 }
@@ -154,11 +156,17 @@ fn a_name_cannot_mean_two_types() {
 fn exit_statuses_are_described() {
     use std::os::unix::process::ExitStatusExt;
     use std::process::ExitStatus;
-    assert_eq!(describe(Some(ExitStatus::from_raw(3 << 8))), "exited with status 3");
-    assert_eq!(describe(Some(ExitStatus::from_raw(9))), "was killed by signal 9 (SIGKILL)");
-    assert_eq!(
-        describe(Some(ExitStatus::from_raw(6 | 0x80))),
-        "was killed by signal 6 (SIGABRT, core dumped)"
-    );
-    assert!(describe(None).contains("could not be read"));
+    let exited = process_exit(Some(ExitStatus::from_raw(3 << 8)));
+    assert_eq!(exited, ProcessExit::Exited(3));
+    assert_eq!(exited.to_string(), "exited with status 3");
+    let killed = process_exit(Some(ExitStatus::from_raw(9)));
+    assert_eq!(killed, ProcessExit::Signalled { signal: 9, core_dumped: false });
+    assert_eq!(killed.to_string(), "was killed by signal 9 (SIGKILL)");
+    let aborted = process_exit(Some(ExitStatus::from_raw(6 | 0x80)));
+    assert_eq!(aborted, ProcessExit::Signalled { signal: 6, core_dumped: true });
+    assert_eq!(aborted.to_string(), "was killed by signal 6 (SIGABRT, core dumped)");
+    let unnamed = ProcessExit::Signalled { signal: 64, core_dumped: false };
+    assert_eq!(unnamed.to_string(), "was killed by signal 64");
+    assert_eq!(process_exit(None), ProcessExit::Unknown);
+    assert!(ProcessExit::Unknown.to_string().contains("could not be read"));
 }

@@ -39,7 +39,7 @@ use crossbeam_utils::CachePadded;
 use std::sync::{OnceLock, Weak};
 
 use crate::blocking::{self, WorkerContext};
-use crate::error::{FutureError, SubmitError};
+use crate::error::{BrokenReason, FutureError, SubmitError};
 use crate::future::RunResult;
 use crate::parker::Parker;
 use crate::scheduler::{Scheduler, SchedulerConfig, Task};
@@ -119,7 +119,7 @@ pub(crate) struct Pool<S: Scheduler> {
     lifecycle: CachePadded<AtomicUsize>,
     /// Mirrors the `BROKEN` flag of `lifecycle` on its own cache line (see `is_broken`).
     broken: CachePadded<AtomicBool>,
-    broken_reason: OnceLock<String>,
+    broken_reason: OnceLock<BrokenReason>,
     config: PoolConfig,
     thread_name_prefix: String,
     threads: Mutex<Threads<S>>,
@@ -307,12 +307,13 @@ impl<S: Scheduler> Pool<S> {
         self.broken.load(Ordering::Acquire)
     }
 
+    /// Why the pool broke: set before the broken flags, so it is there once they are seen.
+    fn broken_reason(&self) -> BrokenReason {
+        self.broken_reason.wait().clone()
+    }
+
     fn refusal(&self, word: usize) -> SubmitError {
-        if word & BROKEN != 0 {
-            SubmitError::Broken(self.broken_reason.get().cloned().unwrap_or_default())
-        } else {
-            SubmitError::Shutdown
-        }
+        if word & BROKEN != 0 { SubmitError::Broken(self.broken_reason()) } else { SubmitError::Shutdown }
     }
 
     /// Spins until no submission is in flight (each lasts one queue push).
@@ -327,9 +328,7 @@ impl<S: Scheduler> Pool<S> {
     /// the run (a task that waited may have handed the slot off). Runs on the current stack:
     /// callers that may be deep in nested waits go through `blocking::run_on_growable_stack`.
     pub(crate) fn run_task(&self, context: &WorkerCtx<S>, task: Task) {
-        let result = if self.is_broken()
-            && task.clone().fail(FutureError::Broken(self.broken_reason.get().cloned().unwrap_or_default()))
-        {
+        let result = if self.is_broken() && task.clone().fail(FutureError::Broken(self.broken_reason())) {
             RunResult::Cancelled
         } else {
             // The task's own panics are caught inside `run`; this catches one from dropping its
@@ -398,14 +397,14 @@ impl<S: Scheduler> Pool<S> {
     ///
     /// `from_submit`: called by a submission (which counts itself in flight, so it must not wait
     /// for the submissions in flight; each concurrent one drains again after its own push).
-    pub(crate) fn break_pool(&self, reason: String, from_submit: bool) {
+    pub(crate) fn break_pool(&self, reason: BrokenReason, from_submit: bool) {
         let _ = self.broken_reason.set(reason);
         self.broken.store(true, Ordering::SeqCst);
         self.lifecycle.fetch_or(BROKEN, Ordering::SeqCst);
         if !from_submit {
             self.wait_for_submitters();
         }
-        let reason = self.broken_reason.get().cloned().unwrap_or_default();
+        let reason = self.broken_reason();
         for task in self.scheduler.drain() {
             if task.clone().fail(FutureError::Broken(reason.clone())) {
                 self.drained.fetch_add(1, Ordering::Relaxed);
@@ -489,7 +488,7 @@ impl<S: Scheduler> Pool<S> {
                 let none_running = threads.live == 0;
                 drop(threads);
                 if none_running {
-                    self.break_pool(format!("could not start a worker thread: {error}"), true);
+                    self.break_pool(BrokenReason::ThreadSpawnFailed(error.into()), true);
                 }
             }
         }

@@ -42,7 +42,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::rc::Rc;
 
 use crate::blocking::{self, WorkerContext};
-use crate::error::{SubmitError, TaskPanic};
+use crate::error::{BrokenReason, SubmitError, TaskPanic};
 use crate::scheduler::{Scheduler, Task};
 use crate::stats::bump;
 use crate::sync::Arc;
@@ -148,7 +148,7 @@ pub(crate) fn main<S: Scheduler>(pool: Arc<Pool<S>>, slot: Slot<S>) {
         && let Err(payload) = catch_unwind(AssertUnwindSafe(|| initializer()))
     {
         let panic = TaskPanic::from_payload(&*payload);
-        pool.break_pool(format!("a worker's initializer panicked: {}", panic.message()), false);
+        pool.break_pool(BrokenReason::InitializerPanicked(panic), false);
         return;
     }
 

@@ -12,7 +12,7 @@
 //! `STEALPOOL_BENCH_WORKERS=1,2,4,8,16` sets the worker counts swept (default 1, 2, 4, 8).
 //!
 //! `STEALPOOL_BENCH_FILTER=<text>` keeps only the cells whose `contender/case` (e.g.
-//! `stealpool-ws/nested-d16`) contains `<text>`, and prints their medians to stderr instead of
+//! `stealpool-ws/nested-d16`) contains `<text>` (or one of its `|`-separated parts), and prints their medians to stderr instead of
 //! writing `results/` (for profiling one cell, e.g. under `perf record`).
 //!
 //! Method: for each worker count, every contender is built once (threads started, then warmed
@@ -220,12 +220,17 @@ fn filter() -> Option<String> {
     std::env::var("STEALPOOL_BENCH_FILTER").ok().filter(|text| !text.is_empty())
 }
 
+/// Whether `cell` (`contender/case`) contains one of the `|`-separated parts of `filter`.
+fn matches_filter(filter: &str, cell: &str) -> bool {
+    filter.split('|').any(|part| cell.contains(part))
+}
+
 fn measure(plan: Plan) -> Run {
     let filter = filter();
     let selected = |contender: usize, case: &CaseSpec| {
         filter
             .as_ref()
-            .is_none_or(|text| format!("{}/{}", SPECS[contender].id, case.id).contains(text.as_str()))
+            .is_none_or(|text| matches_filter(text, &format!("{}/{}", SPECS[contender].id, case.id)))
     };
     let start = Instant::now();
     let started_at = report::utc_now();
@@ -291,7 +296,7 @@ fn measure(plan: Plan) -> Run {
         for (index, contender) in &built {
             if filter
                 .as_ref()
-                .is_some_and(|text| !format!("{}/latency", SPECS[*index].id).contains(text.as_str()))
+                .is_some_and(|text| !matches_filter(text, &format!("{}/latency", SPECS[*index].id)))
             {
                 continue;
             }

@@ -11,7 +11,6 @@
 //! of co-located and split samples and the median time of each (the figures of
 //! `papers/stealpool.md` §4.0). Under `cargo test --benches` it takes 2 samples and prints them.
 
-use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use stealpool::{LocalOrder, ThreadPoolExecutor};
@@ -19,28 +18,11 @@ use stealpool::{LocalOrder, ThreadPoolExecutor};
 const WORKERS: usize = 2;
 const TASKS: usize = 10_000;
 
-/// Runs `iterations` rounds of a loop the compiler cannot remove (as `benches/compare/work.rs`).
-fn spin(iterations: u64) {
-    let mut x = 0u64;
-    for i in 0..iterations {
-        x = black_box(x.wrapping_add(i));
-    }
-    black_box(x);
-}
-
-/// Spin iterations per microsecond: the fastest of seven tries.
-fn calibrate() -> u64 {
-    const ROUNDS: u64 = 2_000_000;
-    let best = (0..7)
-        .map(|_| {
-            let start = Instant::now();
-            spin(ROUNDS);
-            start.elapsed()
-        })
-        .min()
-        .expect("seven tries");
-    (ROUNDS as f64 / (best.as_nanos().max(1) as f64 / 1000.0)).round().max(1.0) as u64
-}
+// The comparison's calibrated spin (`benches/compare/work.rs`), so that "1 µs" means the same here.
+#[path = "compare/work.rs"]
+#[allow(dead_code)]
+mod work;
+use work::{calibrate, spin};
 
 /// The CPU this thread runs on, and the index of the pool worker it is (from its name).
 #[cfg(target_os = "linux")]

@@ -549,37 +549,7 @@ fn bad_values_fail_only_their_future() {
     let pool = ProcessPoolExecutor::new(1).unwrap();
     let pid = *get(&pool.submit(Pid).unwrap()).unwrap();
 
-    let unknown = worker_failure(&pool.submit(Unregistered).unwrap());
-    assert_eq!(unknown, WorkerFailure::NotRegistered { task: "unregistered".into() });
-    assert!(unknown.to_string().contains("`unregistered` is not registered"), "{unknown}");
-    match worker_failure(&pool.submit(Picky(13)).unwrap()) {
-        WorkerFailure::InputUndecodable { task, message } => {
-            assert_eq!(task, "picky");
-            assert!(message.contains("Deserialization"), "{message}");
-        }
-        other => panic!("expected InputUndecodable, got {other:?}"),
-    }
-    match worker_failure(&pool.submit(MakePicky(13)).unwrap()) {
-        WorkerFailure::OutputUndecodable { task, message } => {
-            assert_eq!(task, "make_picky");
-            assert!(message.contains("Deserialization"), "{message}");
-        }
-        other => panic!("expected OutputUndecodable, got {other:?}"),
-    }
-    match worker_failure(&pool.submit(BadOutput).unwrap()) {
-        WorkerFailure::OutputUnencodable { task, message } => {
-            assert_eq!(task, "bad_output");
-            assert!(message.contains("Serialization"), "{message}");
-        }
-        other => panic!("expected OutputUnencodable, got {other:?}"),
-    }
-    match worker_failure(&pool.submit(BadArgument(Unserialisable)).unwrap()) {
-        WorkerFailure::InputUnencodable { task, message } => {
-            assert_eq!(task, "bad_argument");
-            assert!(message.contains("Serialization"), "{message}");
-        }
-        other => panic!("expected InputUnencodable, got {other:?}"),
-    }
+    tasks::assert_bad_values_fail!(pool, worker_failure);
 
     assert_eq!(*get(&pool.submit(Picky(12)).unwrap()).unwrap(), 12);
     assert_eq!(*get(&pool.submit(MakePicky(7)).unwrap()).unwrap(), Picky(7));

@@ -74,3 +74,45 @@ impl Task for BadOutput {
         Unserialisable
     }
 }
+
+/// Submits, on `$pool`, a task whose name is not registered and values that fail to decode or
+/// encode on either side of the pipe, and checks that each fails its own future with the
+/// structured failure that names its task (`$worker_failure` waits for a future and returns its
+/// `WorkerFailure`). The calling test file defines `MakePicky` and `BadArgument` and imports the
+/// tasks above and `WorkerFailure`.
+macro_rules! assert_bad_values_fail {
+    ($pool:expr, $worker_failure:ident) => {{
+        let unknown = $worker_failure(&$pool.submit(Unregistered).unwrap());
+        assert_eq!(unknown, WorkerFailure::NotRegistered { task: "unregistered".into() });
+        assert!(unknown.to_string().contains("`unregistered` is not registered"), "{unknown}");
+        match $worker_failure(&$pool.submit(Picky(13)).unwrap()) {
+            WorkerFailure::InputUndecodable { task, message } => {
+                assert_eq!(task, "picky");
+                assert!(message.contains("Deserialization"), "{message}");
+            }
+            other => panic!("expected InputUndecodable, got {other:?}"),
+        }
+        match $worker_failure(&$pool.submit(MakePicky(13)).unwrap()) {
+            WorkerFailure::OutputUndecodable { task, message } => {
+                assert_eq!(task, "make_picky");
+                assert!(message.contains("Deserialization"), "{message}");
+            }
+            other => panic!("expected OutputUndecodable, got {other:?}"),
+        }
+        match $worker_failure(&$pool.submit(BadOutput).unwrap()) {
+            WorkerFailure::OutputUnencodable { task, message } => {
+                assert_eq!(task, "bad_output");
+                assert!(message.contains("Serialization"), "{message}");
+            }
+            other => panic!("expected OutputUnencodable, got {other:?}"),
+        }
+        match $worker_failure(&$pool.submit(BadArgument(Unserialisable)).unwrap()) {
+            WorkerFailure::InputUnencodable { task, message } => {
+                assert_eq!(task, "bad_argument");
+                assert!(message.contains("Serialization"), "{message}");
+            }
+            other => panic!("expected InputUnencodable, got {other:?}"),
+        }
+    }};
+}
+pub(crate) use assert_bad_values_fail;

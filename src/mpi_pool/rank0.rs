@@ -25,7 +25,7 @@ use super::protocol::{
 };
 use crate::error::{BrokenReason, FutureError, TaskPanic, WorkerFailure};
 use crate::future::Promise;
-use crate::process_pool::protocol::decode_value;
+use crate::process_pool::protocol::{complete_with_output, fail_promise};
 
 /// Tasks a worker rank may hold at once: the one it runs, those queued behind it, and results
 /// not yet reported (see the module documentation, "Scheduling"). Picked with
@@ -89,22 +89,11 @@ impl<O: DeserializeOwned + Send + Sync + 'static> Completer for Typed<O> {
     }
 
     fn succeed(&self, bytes: &[u8]) {
-        match decode_value::<O>(bytes) {
-            Ok(value) => {
-                let _ = self.promise.set_result(value);
-            }
-            Err(message) => self.fail(FutureError::WorkerFailed(WorkerFailure::OutputUndecodable {
-                task: self.task.to_owned(),
-                message,
-            })),
-        }
+        complete_with_output(&self.promise, self.task, bytes, std::convert::identity::<O>);
     }
 
     fn fail(&self, error: FutureError) {
-        let _ = match error {
-            FutureError::Panicked(panic) => self.promise.set_exception(panic),
-            error => self.promise.set_error(error),
-        };
+        fail_promise(&self.promise, error);
     }
 
     fn cancel(&self) -> bool {

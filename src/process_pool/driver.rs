@@ -52,7 +52,9 @@ use serde::de::DeserializeOwned;
 
 use super::channel::{AcceptError, ParentEnd, Rendezvous, SOCKET_ENV};
 use super::child::{IDLE_ENV, IDLE_EXIT, WORKER_ENV, worker_marker};
-use super::protocol::{FrameError, InitFailure, PROTOCOL_VERSION, Reply, Request, decode_value};
+use super::protocol::{
+    FrameError, InitFailure, PROTOCOL_VERSION, Reply, Request, complete_with_output, fail_promise,
+};
 use super::reaper::Watched;
 use super::registry::ItemFailure;
 use crate::error::{BrokenReason, FutureError, IoFailure, ProcessExit, StoppedBy, TaskPanic, WorkerFailure};
@@ -215,23 +217,11 @@ where
     }
 
     fn succeed(&self, bytes: &[u8]) {
-        match decode_value::<O>(bytes) {
-            Ok(value) => {
-                let _ = self.promise.set_result((self.wrap)(value));
-            }
-            Err(message) => self.fail(FutureError::WorkerFailed(WorkerFailure::OutputUndecodable {
-                task: self.task.to_owned(),
-                message,
-            })),
-        }
+        complete_with_output(&self.promise, self.task, bytes, self.wrap);
     }
 
     fn fail(&self, error: FutureError) {
-        // A panic is the task's own outcome (`exception()` returns it), not a pool failure.
-        let _ = match error {
-            FutureError::Panicked(panic) => self.promise.set_exception(panic),
-            error => self.promise.set_error(error),
-        };
+        fail_promise(&self.promise, error);
     }
 
     fn cancel(&self) {

@@ -42,6 +42,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::registry::ItemFailure;
+use crate::error::{FutureError, WorkerFailure};
+use crate::future::Promise;
 
 /// Bumped whenever a frame layout changes; a child of another version refuses the `Hello`.
 pub(crate) const PROTOCOL_VERSION: u32 = 2;
@@ -421,4 +423,32 @@ pub(crate) fn decode_value<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Strin
         Ok((_, rest)) => Err(format!("{} bytes left over after the value", rest.len())),
         Err(error) => Err(error.to_string()),
     }
+}
+
+/// Completes `promise` with the output a worker sent for `task` (decoded, then `wrap`ped), or
+/// fails it with [`WorkerFailure::OutputUndecodable`] (the process and MPI pools' completers).
+pub(crate) fn complete_with_output<O: DeserializeOwned, V: Send + 'static>(
+    promise: &Promise<V>,
+    task: &str,
+    bytes: &[u8],
+    wrap: impl FnOnce(O) -> V,
+) {
+    match decode_value::<O>(bytes) {
+        Ok(value) => {
+            let _ = promise.set_result(wrap(value));
+        }
+        Err(message) => fail_promise(
+            promise,
+            FutureError::WorkerFailed(WorkerFailure::OutputUndecodable { task: task.to_owned(), message }),
+        ),
+    }
+}
+
+/// Fails `promise` with `error`. A panic is the task's own outcome (`exception()` returns it),
+/// not a pool failure, so it is set as the future's exception.
+pub(crate) fn fail_promise<V: Send + 'static>(promise: &Promise<V>, error: FutureError) {
+    let _ = match error {
+        FutureError::Panicked(panic) => promise.set_exception(panic),
+        error => promise.set_error(error),
+    };
 }

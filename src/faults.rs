@@ -48,9 +48,6 @@ pub enum Fault {
     /// `thread_pool::pool`: a submit refused after the close does not wake the workers once it
     /// has taken itself out of the in-flight count (shutdown protocol, step 3).
     SkipRefusalWake,
-    /// `scheduler::shared_queue`: a worker checks the queue for work, releases the lock and
-    /// takes it again before it waits, so a push can fall in between.
-    SplitQueueCheck,
     /// `scheduler::sleep`: both `SeqCst` fences of the sleep protocol are left out and the
     /// sleeper count is read and written `Relaxed` (steps 3 and b).
     NoSleepFences,

@@ -98,7 +98,9 @@ pub const SPECS: &[Spec] = &[
         role: Role::Naive,
         scales: true,
         config: "as `stealpool-ws` with `.scheduler(SchedulerKind::SharedQueue)`: one \
-                 `Mutex<VecDeque>` + `Condvar` (the naive channel pool, CPython's design)",
+                 FIFO queue that every worker takes from and sleeps on (the naive channel pool, \
+                 CPython's design; a lock-free `Injector` and the same sleep protocol as work \
+                 stealing, so the two differ only in per-worker deques and stealing)",
         build: |w| Box::new(Stealpool::new(w, SchedulerKind::SharedQueue, LocalOrder::Lifo)),
     },
     Spec {

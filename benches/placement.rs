@@ -3,9 +3,9 @@
 //! `cargo bench --bench placement`: where the operating system runs the two workers of a pool
 //! during a burst, and what that does to the burst's time (Linux only).
 //!
-//! The comparison's `burst-1us-n10000` cell at 2 workers moves between 1.0x and 1.7x of the best
-//! peer from run to run. This bench takes that cell apart: it submits 10 000 tasks of 1 µs from
-//! outside to a 2-worker work-stealing pool, alternating with a second pool as the comparison
+//! The comparison's 1 µs burst cells at 2 workers move between 1.0x and 1.8x of the best peer from
+//! run to run. This bench takes them apart: it submits bursts of 1 000 and of 10 000 tasks of 1 µs
+//! from outside to a 2-worker work-stealing pool, alternating with a second pool as the comparison
 //! alternates its contenders, and records on which CPU every task ran (`sched_getcpu`). A sample
 //! is *co-located* when both workers ran most of their tasks on the same CPU. It prints the number
 //! of co-located and split samples and the median time of each (the figures of
@@ -16,7 +16,8 @@ use std::time::{Duration, Instant};
 use stealpool::{LocalOrder, ThreadPoolExecutor};
 
 const WORKERS: usize = 2;
-const TASKS: usize = 10_000;
+/// Burst sizes measured (each task 1 µs of calibrated spin).
+const SIZES: [usize; 2] = [1_000, 10_000];
 
 // The comparison's calibrated spin (`benches/compare/work.rs`), so that "1 µs" means the same here.
 #[path = "compare/work.rs"]
@@ -78,7 +79,6 @@ fn main() {
     use std::sync::Arc;
 
     let samples = if std::env::args().any(|arg| arg == "--bench") { 84 } else { 2 };
-    let tasks = if samples > 2 { TASKS } else { 100 };
     let iterations = calibrate();
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     let placement = Arc::new(Placement::new(cpus));
@@ -92,51 +92,54 @@ fn main() {
         .local_order(LocalOrder::Fifo)
         .build()
         .expect("a valid pool");
-    let burst = |pool: &ThreadPoolExecutor, record: bool| {
-        let started = Instant::now();
-        let futures: Vec<_> = (0..tasks)
-            .map(|_| {
-                let placement = placement.clone();
-                pool.submit(move || {
-                    spin(iterations);
-                    if record {
-                        placement.record();
-                    }
+    for size in SIZES {
+        let tasks = if samples > 2 { size } else { size / 100 };
+        let burst = |pool: &ThreadPoolExecutor, record: bool| {
+            let started = Instant::now();
+            let futures: Vec<_> = (0..tasks)
+                .map(|_| {
+                    let placement = placement.clone();
+                    pool.submit(move || {
+                        spin(iterations);
+                        if record {
+                            placement.record();
+                        }
+                    })
+                    .expect("the pool is open")
                 })
-                .expect("the pool is open")
-            })
-            .collect();
-        for future in &futures {
-            future.result().expect("a burst task does not fail");
+                .collect();
+            for future in &futures {
+                future.result().expect("a burst task does not fail");
+            }
+            started.elapsed()
+        };
+        // Warm up both pools (threads started), then alternate as the comparison does.
+        for _ in 0..3 {
+            burst(&measured, false);
+            burst(&other, false);
         }
-        started.elapsed()
-    };
-    // Warm up both pools (threads started), then alternate as the comparison does.
-    for _ in 0..3 {
-        burst(&measured, false);
-        burst(&other, false);
-    }
-    placement.take_main_cpus();
-    let (mut co_located, mut split) = (Vec::new(), Vec::new());
-    for _ in 0..samples {
-        let elapsed = burst(&measured, true);
-        let main_cpus = placement.take_main_cpus();
-        if main_cpus.windows(2).all(|pair| pair[0] == pair[1]) {
-            co_located.push(elapsed);
-        } else {
-            split.push(elapsed);
+        placement.take_main_cpus();
+        let (mut co_located, mut split) = (Vec::new(), Vec::new());
+        for _ in 0..samples {
+            let elapsed = burst(&measured, true);
+            let main_cpus = placement.take_main_cpus();
+            if main_cpus.windows(2).all(|pair| pair[0] == pair[1]) {
+                co_located.push(elapsed);
+            } else {
+                split.push(elapsed);
+            }
+            burst(&other, false);
         }
-        burst(&other, false);
+        let show = |values: &[Duration]| match median(values.to_vec()) {
+            Some(median) => format!("{} samples, median {median:.2?}", values.len()),
+            None => "0 samples".to_owned(),
+        };
+        println!(
+            "{cpus} CPUs, {WORKERS} workers, bursts of {tasks} x 1 us: both workers on one CPU: {}; on two CPUs: {}",
+            show(&co_located),
+            show(&split)
+        );
     }
-    let show = |values: &[Duration]| match median(values.to_vec()) {
-        Some(median) => format!("{} samples, median {median:.2?}", values.len()),
-        None => "0 samples".to_owned(),
-    };
-    println!(
-        "{cpus} CPUs, {WORKERS} workers, bursts of {tasks} x 1 us: both workers on one CPU: {}; on two CPUs: {}",
-        show(&co_located),
-        show(&split)
-    );
 }
 
 #[cfg(not(target_os = "linux"))]

@@ -5,10 +5,13 @@
 //! wakes everyone at shutdown; it never learns which scheduler it drives. The interface is small
 //! on purpose (push from outside, push from a worker, find work, park, wake, drain):
 //!
-//! - [`SharedQueue`]: the baseline, one queue that every worker blocks on — the design of
+//! - [`SharedQueue`]: the baseline, one queue that every worker takes from — the design of
 //!   CPython's `ThreadPoolExecutor` and of the `threadpool` crate.
 //! - [`WorkStealing`]: per-worker deques, an injector and stealing (Blumofe & Leiserson 1999;
-//!   Arora, Blumofe & Plaxton 1998), with the parking protocol of [`sleep`].
+//!   Arora, Blumofe & Plaxton 1998).
+//!
+//! Idle workers of both park under the protocol of [`sleep`], so the two differ only in their
+//! queues.
 //!
 //! Both must uphold: a task pushed is returned by `next_task` to exactly one worker or by
 //! `drain` exactly once (never lost, never duplicated); a worker parked with work available, or

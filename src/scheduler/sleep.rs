@@ -1,4 +1,4 @@
-//! The parking protocol of the work-stealing scheduler: how idle workers sleep, and how new
+//! The parking protocol of both schedulers: how idle workers sleep, and how new
 //! work wakes exactly as many of them as it needs, never fewer.
 //!
 //! # Design

@@ -1,5 +1,4 @@
 #![cfg_attr(not(target_os = "linux"), allow(dead_code))]
-
 //! `cargo bench --bench placement`: where the operating system runs the two workers of a pool
 //! during a burst, and what that does to the burst's time (Linux only).
 //!
@@ -7,9 +6,11 @@
 //! run to run. This bench takes them apart: it submits bursts of 1 000 and of 10 000 tasks of 1 µs
 //! from outside to a 2-worker work-stealing pool, alternating with a second pool as the comparison
 //! alternates its contenders, and records on which CPU every task ran (`sched_getcpu`). A sample
-//! is *co-located* when both workers ran most of their tasks on the same CPU. It prints the number
-//! of co-located and split samples and the median time of each (the figures of
-//! `papers/stealpool.md` §4.0). Under `cargo test --benches` it takes 2 samples and prints them.
+//! is *co-located* when both workers ran most of their tasks on the same CPU, *split* when on two,
+//! and *alone* when one worker ran every task. It prints the number of samples of each kind and
+//! their median times, then the same for a pool built
+//! with `pin_workers(true)` (the figures of `papers/stealpool.md` §4.0). Under
+//! `cargo test --benches` it takes 2 samples of each and prints them.
 
 use std::time::{Duration, Instant};
 
@@ -28,10 +29,8 @@ use work::{calibrate, spin};
 /// The CPU this thread runs on, and the index of the pool worker it is (from its name).
 #[cfg(target_os = "linux")]
 fn where_am_i() -> Option<(usize, usize)> {
-    // SAFETY: `sched_getcpu` takes no arguments and only reads the calling thread's state.
-    let cpu = unsafe { libc::sched_getcpu() };
     let worker = std::thread::current().name()?.strip_prefix("placement_")?.parse().ok()?;
-    Some((usize::try_from(cpu).ok()?, worker))
+    Some((rustix::thread::sched_getcpu(), worker))
 }
 
 /// Tasks per (worker, CPU), counted by the tasks themselves.
@@ -56,14 +55,15 @@ impl Placement {
         }
     }
 
-    /// The CPU each worker ran most of its tasks on since the last call; resets the counts.
-    fn take_main_cpus(&self) -> Vec<usize> {
+    /// The CPU each worker ran most of its tasks on since the last call (`None`: it ran none);
+    /// resets the counts.
+    fn take_main_cpus(&self) -> Vec<Option<usize>> {
         (0..WORKERS)
             .map(|worker| {
                 let row = &self.counts[worker * self.cpus..(worker + 1) * self.cpus];
                 let taken: Vec<u64> =
                     row.iter().map(|count| count.swap(0, std::sync::atomic::Ordering::Relaxed)).collect();
-                (0..self.cpus).max_by_key(|&cpu| taken[cpu]).expect("at least one CPU")
+                (0..self.cpus).filter(|&cpu| taken[cpu] > 0).max_by_key(|&cpu| taken[cpu])
             })
             .collect()
     }
@@ -82,17 +82,18 @@ fn main() {
     let iterations = calibrate();
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     let placement = Arc::new(Placement::new(cpus));
-    let measured = ThreadPoolExecutor::builder()
-        .max_workers(WORKERS)
-        .thread_name_prefix("placement")
-        .build()
-        .expect("a valid pool");
     let other = ThreadPoolExecutor::builder()
         .max_workers(WORKERS)
         .local_order(LocalOrder::Fifo)
         .build()
         .expect("a valid pool");
-    for size in SIZES {
+    for (pinned, size) in [false, true].into_iter().flat_map(|pinned| SIZES.map(|size| (pinned, size))) {
+        let measured = ThreadPoolExecutor::builder()
+            .max_workers(WORKERS)
+            .thread_name_prefix("placement")
+            .pin_workers(pinned)
+            .build()
+            .expect("a valid pool");
         let tasks = if samples > 2 { size } else { size / 100 };
         let burst = |pool: &ThreadPoolExecutor, record: bool| {
             let started = Instant::now();
@@ -119,11 +120,13 @@ fn main() {
             burst(&other, false);
         }
         placement.take_main_cpus();
-        let (mut co_located, mut split) = (Vec::new(), Vec::new());
+        let (mut alone, mut co_located, mut split) = (Vec::new(), Vec::new(), Vec::new());
         for _ in 0..samples {
             let elapsed = burst(&measured, true);
             let main_cpus = placement.take_main_cpus();
-            if main_cpus.windows(2).all(|pair| pair[0] == pair[1]) {
+            if main_cpus.iter().any(Option::is_none) {
+                alone.push(elapsed);
+            } else if main_cpus.windows(2).all(|pair| pair[0] == pair[1]) {
                 co_located.push(elapsed);
             } else {
                 split.push(elapsed);
@@ -135,9 +138,11 @@ fn main() {
             None => "0 samples".to_owned(),
         };
         println!(
-            "{cpus} CPUs, {WORKERS} workers, bursts of {tasks} x 1 us: both workers on one CPU: {}; on two CPUs: {}",
+            "{cpus} CPUs, {WORKERS} workers{}, bursts of {tasks} x 1 us: both workers on one CPU: {}; on two CPUs: {}; one worker ran every task: {}",
+            if pinned { " pinned (pin_workers)" } else { "" },
             show(&co_located),
-            show(&split)
+            show(&split),
+            show(&alone)
         );
     }
 }

@@ -40,6 +40,8 @@ scheduler_tests!(
     panicking_initializer_breaks_the_pool,
     panicking_tasks_leave_the_pool_working,
     handles_submit_from_other_threads_and_do_not_shut_down,
+    pinned_workers_run_on_their_slots_cpu,
+    a_spare_thread_taking_a_slot_is_pinned_to_its_cpu,
 );
 
 #[test]
@@ -336,4 +338,78 @@ fn handles_submit_from_other_threads_and_do_not_shut_down(kind: SchedulerKind) {
     assert_eq!(pool.submit(|| 7).unwrap_err(), SubmitError::Shutdown, "a handle can shut down");
     held.release();
     assert!(format!("{handle:?}").contains("PoolHandle"));
+}
+
+/// With `pin_workers`, the thread of slot `i` runs on the `i`-th CPU the process may use
+/// (wrapping around: three workers on two CPUs put slots 0 and 2 on the first).
+#[cfg(target_os = "linux")]
+fn pinned_workers_run_on_their_slots_cpu(kind: SchedulerKind) {
+    use rustix::thread::{CpuSet, sched_getaffinity, sched_getcpu};
+    let mask = sched_getaffinity(None).expect("the process's CPU mask");
+    let allowed: Vec<usize> = (0..CpuSet::MAX_CPU).filter(|&cpu| mask.is_set(cpu)).collect();
+    let pool = builder(kind).max_workers(3).thread_name_prefix("pinned").pin_workers(true).build().unwrap();
+    // All three tasks run at once (each waits for the others), so on three threads.
+    let all_running = Latch::new(3);
+    let futures: Vec<_> = (0..3)
+        .map(|_| {
+            let all_running = all_running.clone();
+            pool.submit(move || {
+                let name = thread::current().name().map(str::to_owned).expect("a named worker");
+                let cpu = sched_getcpu();
+                let mask = sched_getaffinity(None).expect("the thread's CPU mask");
+                let mask: Vec<usize> = (0..CpuSet::MAX_CPU).filter(|&cpu| mask.is_set(cpu)).collect();
+                all_running.count_down();
+                all_running.wait();
+                (name, cpu, mask)
+            })
+            .unwrap()
+        })
+        .collect();
+    let mut slots = HashSet::new();
+    for future in &futures {
+        let (name, cpu, mask) = get(future).unwrap();
+        let slot: usize =
+            name.strip_prefix("pinned_").and_then(|index| index.parse().ok()).expect("a slot's thread");
+        let expected = allowed[slot % allowed.len()];
+        assert_eq!(mask, &vec![expected], "{name}'s CPU mask; the process may use {allowed:?}");
+        assert_eq!(*cpu, expected, "{name} ran on CPU {cpu}");
+        slots.insert(slot);
+    }
+    assert_eq!(slots, HashSet::from([0, 1, 2]));
+}
+
+/// A task that waits hands its slot to a spare thread; with `pin_workers`, the spare runs on the
+/// slot's CPU.
+#[cfg(target_os = "linux")]
+fn a_spare_thread_taking_a_slot_is_pinned_to_its_cpu(kind: SchedulerKind) {
+    use rustix::thread::{CpuSet, sched_getaffinity};
+    let cpus_of =
+        |mask: CpuSet| -> Vec<usize> { (0..CpuSet::MAX_CPU).filter(|&cpu| mask.is_set(cpu)).collect() };
+    let allowed = cpus_of(sched_getaffinity(None).expect("the process's CPU mask"));
+    let pool = builder(kind).max_workers(1).thread_name_prefix("pinned").pin_workers(true).build().unwrap();
+    let (promise, awaited) = Promise::<()>::new();
+    // The only worker waits for a promise that the task queued behind it completes.
+    let waiter = pool.submit(move || awaited.result_timeout(PATIENCE).is_ok()).unwrap();
+    let completer = pool
+        .submit(move || {
+            let name = thread::current().name().map(str::to_owned).expect("a named thread");
+            let mask = cpus_of(sched_getaffinity(None).expect("the thread's CPU mask"));
+            promise.set_result(()).expect("completed once");
+            (name, mask)
+        })
+        .unwrap();
+    let (name, mask) = get(&completer).unwrap();
+    assert!(name.starts_with("pinned_spare_"), "a spare ran the completer: {name}");
+    assert_eq!(mask, &vec![allowed[0]], "the spare took slot 0");
+    assert_eq!(get(&waiter), Ok(&true));
+}
+
+#[cfg(not(target_os = "linux"))]
+fn a_spare_thread_taking_a_slot_is_pinned_to_its_cpu(_kind: SchedulerKind) {}
+
+#[cfg(not(target_os = "linux"))]
+fn pinned_workers_run_on_their_slots_cpu(kind: SchedulerKind) {
+    // Not Linux: the option is accepted and the pool works as without it.
+    let pool = builder(kind).max_workers(2).pin_workers(true).build().unwrap();
+    assert_eq!(get(&pool.submit(|| 7).unwrap()), Ok(&7));
 }

@@ -75,6 +75,8 @@ pub(crate) struct PoolConfig {
     pub(crate) stack_size: Option<usize>,
     /// Threads beyond `max_workers` that may take over the slots of waiting tasks.
     pub(crate) max_spare_threads: usize,
+    /// The CPU of each worker slot (slot `i` on `cpus[i % len]`); empty: no pinning.
+    pub(crate) slot_cpus: Vec<usize>,
 }
 
 /// The object-safe face of a [`Pool`] that the public executor holds.
@@ -281,6 +283,15 @@ impl<S: Scheduler> Pool<S> {
         let idle: Vec<_> = lock(&self.threads).idle.clone();
         for seat in idle {
             seat.parker.unpark();
+        }
+    }
+
+    /// Pins the calling thread to the CPU of slot `index` if the pool pins its workers
+    /// (`thread_pool::affinity`); called by every thread that takes a slot.
+    pub(crate) fn pin_to_slot(&self, index: usize) {
+        let cpus = &self.config.slot_cpus;
+        if !cpus.is_empty() {
+            super::affinity::pin_current_thread(cpus[index % cpus.len()]);
         }
     }
 

@@ -137,6 +137,7 @@ impl<S: Scheduler> Drop for ExitGuard<S> {
 /// The body of a pool thread that starts with `slot` (see the module documentation).
 pub(crate) fn main<S: Scheduler>(pool: Arc<Pool<S>>, slot: Slot<S>) {
     let _exit = ExitGuard(pool.clone());
+    pool.pin_to_slot(slot.index);
     let context = Rc::new(WorkerCtx {
         pool: pool.clone(),
         slot: RefCell::new(Some(slot)),
@@ -158,7 +159,10 @@ pub(crate) fn main<S: Scheduler>(pool: Arc<Pool<S>>, slot: Slot<S>) {
         }
         // The slot was handed off while a task waited; the task is over: wait for a slot.
         match pool.wait_for_slot() {
-            Some(slot) => *context.slot.borrow_mut() = Some(slot),
+            Some(slot) => {
+                pool.pin_to_slot(slot.index);
+                *context.slot.borrow_mut() = Some(slot);
+            }
             None => return,
         }
     }

@@ -42,6 +42,7 @@ scheduler_tests!(
     handles_submit_from_other_threads_and_do_not_shut_down,
     pinned_workers_run_on_their_slots_cpu,
     a_spare_thread_taking_a_slot_is_pinned_to_its_cpu,
+    sleeping_workers_do_not_stand_in_for_threads_never_started,
 );
 
 #[test]
@@ -170,6 +171,26 @@ fn meeting(pool: &ThreadPoolExecutor, n: usize) -> Vec<Future<bool>> {
             .unwrap()
         })
         .collect()
+}
+
+/// Tasks that must all run at once each get a thread, also right after the pool's workers went
+/// to sleep: a parked worker is no reason to skip starting a thread, since one push may wake it
+/// and the next ones (held back while it searches) would all count on it.
+fn sleeping_workers_do_not_stand_in_for_threads_never_started(kind: SchedulerKind) {
+    let pool = pool(kind, 3);
+    for future in &meeting(&pool, 2) {
+        assert_eq!(get(future), Ok(&true), "a task waited for a thread");
+    }
+    // Both workers are parked (their counters say so) before the next tasks arrive.
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while pool.stats().workers.iter().filter(|worker| worker.parks > 0).count() < 2 {
+        assert!(std::time::Instant::now() < deadline, "the idle workers never parked");
+        thread::yield_now();
+    }
+    for future in &meeting(&pool, 3) {
+        assert_eq!(get(future), Ok(&true), "a task waited for a thread");
+    }
+    assert_eq!(pool.threads_started(), 3);
 }
 
 /// CPython reuses an idle thread instead of starting another: submit, wait for the result,
@@ -379,7 +400,7 @@ fn pinned_workers_run_on_their_slots_cpu(kind: SchedulerKind) {
 }
 
 /// A task that waits hands its slot to a spare thread; with `pin_workers`, the spare runs on the
-/// slot's CPU.
+/// slot's CPU and the waiting thread is unpinned until it takes a slot again.
 #[cfg(target_os = "linux")]
 fn a_spare_thread_taking_a_slot_is_pinned_to_its_cpu(kind: SchedulerKind) {
     use rustix::thread::{CpuSet, sched_getaffinity};
@@ -389,7 +410,13 @@ fn a_spare_thread_taking_a_slot_is_pinned_to_its_cpu(kind: SchedulerKind) {
     let pool = builder(kind).max_workers(1).thread_name_prefix("pinned").pin_workers(true).build().unwrap();
     let (promise, awaited) = Promise::<()>::new();
     // The only worker waits for a promise that the task queued behind it completes.
-    let waiter = pool.submit(move || awaited.result_timeout(PATIENCE).is_ok()).unwrap();
+    let waiter = pool
+        .submit(move || {
+            let done = awaited.result_timeout(PATIENCE).is_ok();
+            // Its slot went to the spare: this thread now runs on any of the process's CPUs.
+            (done, cpus_of(sched_getaffinity(None).expect("the thread's CPU mask")))
+        })
+        .unwrap();
     let completer = pool
         .submit(move || {
             let name = thread::current().name().map(str::to_owned).expect("a named thread");
@@ -401,7 +428,7 @@ fn a_spare_thread_taking_a_slot_is_pinned_to_its_cpu(kind: SchedulerKind) {
     let (name, mask) = get(&completer).unwrap();
     assert!(name.starts_with("pinned_spare_"), "a spare ran the completer: {name}");
     assert_eq!(mask, &vec![allowed[0]], "the spare took slot 0");
-    assert_eq!(get(&waiter), Ok(&true));
+    assert_eq!(get(&waiter), Ok(&(true, allowed)));
 }
 
 #[cfg(not(target_os = "linux"))]

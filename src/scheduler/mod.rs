@@ -105,7 +105,4 @@ pub(crate) trait Scheduler: Send + Sync + Sized + 'static {
     fn looks_idle(&self, _local: &Self::Local) -> bool {
         true
     }
-
-    /// How many workers are parked waiting for work (used to decide whether to start a thread).
-    fn idle_workers(&self) -> usize;
 }

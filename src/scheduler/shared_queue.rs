@@ -101,8 +101,4 @@ impl Scheduler for SharedQueue {
     fn looks_idle(&self, _local: &SharedLocal) -> bool {
         self.tasks.is_empty()
     }
-
-    fn idle_workers(&self) -> usize {
-        self.sleep.num_sleeping()
-    }
 }

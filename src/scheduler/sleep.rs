@@ -100,11 +100,6 @@ impl Sleep {
         }
     }
 
-    /// Workers registered as sleeping.
-    pub(crate) fn num_sleeping(&self) -> usize {
-        self.num_sleeping.load(Ordering::Relaxed)
-    }
-
     /// Puts worker `index` to sleep unless `has_work()` or `ready()` (see the module doc).
     /// `searching`: the worker was woken to search and has found nothing. Returns whether it was
     /// woken by a waker and is now searching (it must call [`end_search`](Self::end_search)

@@ -261,8 +261,4 @@ impl Scheduler for WorkStealing {
     fn looks_idle(&self, local: &StealingLocal) -> bool {
         local.deque.is_empty() && self.injector.is_empty()
     }
-
-    fn idle_workers(&self) -> usize {
-        self.sleep.num_sleeping()
-    }
 }

@@ -2,7 +2,8 @@
 //!
 //! With pinning on, the thread that holds worker slot `i` runs only on the `i`-th CPU of the
 //! process's affinity mask (modulo its size), and so does a spare thread that takes slot `i` over
-//! from a waiting task. The kernel can then not leave two busy workers on one CPU while another
+//! from a waiting task (the waiting thread may then run on any of the process's CPUs until it
+//! takes a slot again). The kernel can then not leave two busy workers on one CPU while another
 //! idles, which on a 2-CPU machine makes a burst 1.4–1.7× slower in a sixth to over half of the
 //! bursts (`cargo bench --bench placement`, papers/stealpool.md §4.0). Linux only (through
 //! `sched_setaffinity`); elsewhere the option is accepted and does nothing. Pinning is best
@@ -25,14 +26,14 @@ pub(crate) fn allowed_cpus() -> Vec<usize> {
     Vec::new()
 }
 
-/// Restricts the calling thread to `cpu` (best effort: an error leaves it as it was).
+/// Restricts the calling thread to `cpus` (best effort: an error leaves it as it was).
 #[cfg(target_os = "linux")]
-pub(crate) fn pin_current_thread(cpu: usize) {
+pub(crate) fn allow_current_thread(cpus: &[usize]) {
     use rustix::thread::{CpuSet, sched_setaffinity};
     let mut set = CpuSet::new();
-    set.set(cpu);
+    cpus.iter().for_each(|&cpu| set.set(cpu));
     let _ = sched_setaffinity(None, &set);
 }
 
 #[cfg(not(target_os = "linux"))]
-pub(crate) fn pin_current_thread(_cpu: usize) {}
+pub(crate) fn allow_current_thread(_cpus: &[usize]) {}

@@ -131,8 +131,11 @@ pub(crate) struct Pool<S: Scheduler> {
     pub(crate) counters: Arc<WorkerCounters>,
     /// Accepted outside submissions whose push is done (module documentation).
     finished: CachePadded<AtomicUsize>,
-    /// Of those, the queued halves of `join`s, which the statistics leave out.
-    uncounted_external: AtomicU64,
+    /// Of those, the queued halves of `join`s, which the statistics leave out (counted after
+    /// their push, as `finished` is, and compared with it modulo `usize`).
+    uncounted_external: AtomicUsize,
+    /// Submissions inside `break_pool` (see there).
+    breaking_submissions: AtomicUsize,
     drained: AtomicU64,
     /// Tasks run inline by threads that had handed their slot off (counted here: a slot's own
     /// counters have one writer, the slot's holder).
@@ -174,7 +177,8 @@ impl<S: Scheduler> Pool<S> {
             spawned: AtomicUsize::new(0),
             counters,
             finished: CachePadded::new(AtomicUsize::new(0)),
-            uncounted_external: AtomicU64::new(0),
+            uncounted_external: AtomicUsize::new(0),
+            breaking_submissions: AtomicUsize::new(0),
             drained: AtomicU64::new(0),
             slotless_runs: AtomicU64::new(0),
             handoffs: AtomicU64::new(0),
@@ -291,7 +295,15 @@ impl<S: Scheduler> Pool<S> {
     pub(crate) fn pin_to_slot(&self, index: usize) {
         let cpus = &self.config.slot_cpus;
         if !cpus.is_empty() {
-            super::affinity::pin_current_thread(cpus[index % cpus.len()]);
+            super::affinity::allow_current_thread(&[cpus[index % cpus.len()]]);
+        }
+    }
+
+    /// Lets the calling thread (which just handed its slot off) run on every CPU the pool's
+    /// slots use again, if the pool pins its workers.
+    pub(crate) fn unpin(&self) {
+        if !self.config.slot_cpus.is_empty() {
+            super::affinity::allow_current_thread(&self.config.slot_cpus);
         }
     }
 
@@ -309,7 +321,15 @@ impl<S: Scheduler> Pool<S> {
     /// Whether a submission counted in `word` (a load of the lifecycle word) has not finished;
     /// reads `finished` after the caller's load (module documentation).
     fn submissions_in_flight(&self, word: usize) -> bool {
-        word & !(CLOSED | BROKEN) != self.finished.load(Ordering::SeqCst).wrapping_mul(SUBMITTING)
+        self.count_in_flight(word) != 0
+    }
+
+    /// The number of submissions counted in `word` that have not finished (both counts wrap
+    /// alike, so their difference modulo the count bits is exact).
+    fn count_in_flight(&self, word: usize) -> usize {
+        let started = word & !(CLOSED | BROKEN);
+        let finished = self.finished.load(Ordering::SeqCst).wrapping_mul(SUBMITTING);
+        started.wrapping_sub(finished) / SUBMITTING
     }
 
     /// Read by every `run_task`: kept off the lifecycle word's cache line, which every
@@ -406,13 +426,24 @@ impl<S: Scheduler> Pool<S> {
     /// Marks the pool broken (an initializer panicked), refuses new submissions and fails
     /// every queued task with [`FutureError::Broken`].
     ///
-    /// `from_submit`: called by a submission (which counts itself in flight, so it must not wait
-    /// for the submissions in flight; each concurrent one drains again after its own push).
+    /// `from_submit`: called by a submission that could not start a thread (it counts itself in
+    /// flight). It waits for the other submissions in flight except those breaking the pool
+    /// too, which wait the same way: an accepted submission that raced it may have pushed its
+    /// task after seeing the slot this one was starting as taken, so the drain must come after
+    /// that push, and two breakers must not wait for each other.
     pub(crate) fn break_pool(&self, reason: BrokenReason, from_submit: bool) {
         let _ = self.broken_reason.set(reason);
         self.broken.store(true, Ordering::SeqCst);
         self.lifecycle.fetch_or(BROKEN, Ordering::SeqCst);
-        if !from_submit {
+        if from_submit {
+            self.breaking_submissions.fetch_add(1, Ordering::SeqCst);
+            while self.count_in_flight(self.lifecycle.load(Ordering::SeqCst))
+                > self.breaking_submissions.load(Ordering::SeqCst)
+            {
+                spin_once();
+                thread::yield_now();
+            }
+        } else {
             self.wait_for_submitters();
         }
         let reason = self.broken_reason();
@@ -420,6 +451,9 @@ impl<S: Scheduler> Pool<S> {
             if task.clone().fail(FutureError::Broken(reason.clone())) {
                 self.drained.fetch_add(1, Ordering::Relaxed);
             }
+        }
+        if from_submit {
+            self.breaking_submissions.fetch_sub(1, Ordering::SeqCst);
         }
         self.wake_everyone();
     }
@@ -458,20 +492,25 @@ impl<S: Scheduler> Pool<S> {
     /// Starts another worker thread if no started worker is free to take the new task and a
     /// slot is free: threads start lazily and idle ones are reused, as in CPython. A submission
     /// first tries to take an idle token (left by a worker that finished a task with its queues
-    /// empty) and calls this only if there was none; a worker parked for work counts as free.
+    /// empty) and calls this only if there was none.
     #[inline]
     pub(crate) fn start_worker_if_needed(&self) {
         // Once every thread is started (the steady state) this is one load and a compare.
         if self.spawned.load(Ordering::Relaxed) < self.config.max_workers {
-            self.start_worker_unless_idle();
+            self.start_worker();
         }
     }
 
+    /// Starts one more worker thread if a slot is free.
+    ///
+    /// A parked worker is not a reason to skip it: one push may wake that worker, and the
+    /// pushes held back while it searches (the sleep module's gate) would all count on it, so
+    /// tasks that must run at once could wait for a thread that never starts
+    /// (`tests/pool.rs`, `sleeping_workers_do_not_stand_in_for_threads_never_started`). Only an
+    /// idle token, which one submission takes, stands for a free worker, as CPython's idle
+    /// semaphore does.
     #[cold]
-    fn start_worker_unless_idle(&self) {
-        if self.scheduler.idle_workers() > 0 {
-            return;
-        }
+    fn start_worker(&self) {
         let mut threads = lock(&self.threads);
         let index = self.spawned.load(Ordering::Relaxed);
         if index >= self.config.max_workers {
@@ -553,8 +592,10 @@ impl<S: Scheduler> PoolOps for Pool<S> {
 
     fn stats(&self) -> PoolStats {
         let workers = self.counters.snapshot();
-        let external = (self.finished.load(Ordering::Relaxed) as u64)
-            .saturating_sub(self.uncounted_external.load(Ordering::Relaxed));
+        // `uncounted_external` is read first and bumped after `finished`'s matching increment,
+        // so the difference never counts a join half as a submission.
+        let uncounted = self.uncounted_external.load(Ordering::SeqCst);
+        let external = self.finished.load(Ordering::SeqCst).wrapping_sub(uncounted) as u64;
         let submitted = external + workers.iter().map(|worker| worker.tasks_submitted).sum::<u64>();
         PoolStats {
             workers,
@@ -597,14 +638,17 @@ impl<S: Scheduler> Pool<S> {
         }
         // Released last, also if the push or a thread start unwinds: shutdown waits for it (see
         // the module doc).
-        let _in_flight = InFlight(&self.finished);
-        if !counted {
-            self.uncounted_external.fetch_add(1, Ordering::Relaxed);
+        {
+            let _in_flight = InFlight(&self.finished);
+            let claimed = self.acquire_idle_token();
+            self.scheduler.push_external(task);
+            if !claimed {
+                self.start_worker_if_needed();
+            }
         }
-        let claimed = self.acquire_idle_token();
-        self.scheduler.push_external(task);
-        if !claimed {
-            self.start_worker_if_needed();
+        if !counted {
+            // After `finished` counted it, so that `stats` never subtracts more than it added.
+            self.uncounted_external.fetch_add(1, Ordering::SeqCst);
         }
         Ok(())
     }

@@ -111,7 +111,12 @@ impl<S: Scheduler> WorkerContext for WorkerCtx<S> {
     fn hand_off_slot(&self) -> bool {
         let Some(slot) = self.slot.borrow_mut().take() else { return false };
         match self.pool.hand_off(slot) {
-            Ok(()) => true,
+            Ok(()) => {
+                // The slot's CPU is the spare's now; this thread waits (and resumes its task)
+                // anywhere, until it takes a slot again.
+                self.pool.unpin();
+                true
+            }
             Err(slot) => {
                 *self.slot.borrow_mut() = Some(slot);
                 false

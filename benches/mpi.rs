@@ -24,7 +24,6 @@ use std::hint::black_box;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
 use stealpool::mpi_pool::{self, MpiPoolExecutor};
 use stealpool::process_pool::{ProcessPoolExecutor, Registry, Task, run_if_worker};
 
@@ -37,27 +36,9 @@ const WORKERS: [usize; 3] = [1, 2, 4];
 /// Tells rank 0 of a job the launcher starts to measure (value: "full" or "toy").
 const ROLE_ENV: &str = "STEALPOOL_MPI_BENCH";
 
-/// CPU-bound work: `rounds` steps of xorshift.
-fn spin(rounds: u64) -> u64 {
-    let mut x = 0x9E37_79B9_7F4A_7C15u64 ^ rounds;
-    for _ in 0..rounds {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-    }
-    x
-}
-
-#[derive(Serialize, Deserialize)]
-struct Spin(u64);
-
-impl Task for Spin {
-    type Output = u64;
-    const NAME: &'static str = "bench::spin";
-    fn run(self) -> u64 {
-        spin(black_box(self.0))
-    }
-}
+#[path = "support/spin_task.rs"]
+mod spin_task;
+use spin_task::Spin;
 
 fn registry() -> Registry {
     Registry::new().register::<Spin>()
@@ -101,31 +82,25 @@ trait Pool {
     fn round_trip(&self);
 }
 
-impl Pool for ProcessPoolExecutor {
-    fn run_all(&self, tasks: Vec<Spin>) {
-        let futures: Vec<_> = tasks.into_iter().map(|task| self.submit(task).unwrap()).collect();
-        futures.iter().for_each(|future| {
-            future.result().unwrap();
-        });
-    }
+/// The two pools have the same `submit`; one implementation for both.
+macro_rules! impl_pool {
+    ($($executor:ty),*) => {$(
+        impl Pool for $executor {
+            fn run_all(&self, tasks: Vec<Spin>) {
+                let futures: Vec<_> = tasks.into_iter().map(|task| self.submit(task).unwrap()).collect();
+                futures.iter().for_each(|future| {
+                    future.result().unwrap();
+                });
+            }
 
-    fn round_trip(&self) {
-        self.submit(Spin(1)).unwrap().result().unwrap();
-    }
+            fn round_trip(&self) {
+                self.submit(Spin(1)).unwrap().result().unwrap();
+            }
+        }
+    )*};
 }
 
-impl Pool for MpiPoolExecutor {
-    fn run_all(&self, tasks: Vec<Spin>) {
-        let futures: Vec<_> = tasks.into_iter().map(|task| self.submit(task).unwrap()).collect();
-        futures.iter().for_each(|future| {
-            future.result().unwrap();
-        });
-    }
-
-    fn round_trip(&self) {
-        self.submit(Spin(1)).unwrap().result().unwrap();
-    }
-}
+impl_pool!(ProcessPoolExecutor, MpiPoolExecutor);
 
 /// The samples (seconds) of each workload on `pool`, after one untimed warm-up sample each.
 fn measure(pool: &impl Pool, sizes: Sizes) -> Vec<(&'static str, Vec<f64>)> {

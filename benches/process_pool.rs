@@ -17,27 +17,9 @@ use serde::{Deserialize, Serialize};
 use stealpool::process_pool::{ProcessPoolExecutor, Registry, Task, run_if_worker};
 use stealpool::{MapOptions, ThreadPoolExecutor};
 
-/// CPU-bound work: `rounds` steps of xorshift.
-fn spin(rounds: u64) -> u64 {
-    let mut x = 0x9E37_79B9_7F4A_7C15u64 ^ rounds;
-    for _ in 0..rounds {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-    }
-    x
-}
-
-#[derive(Serialize, Deserialize)]
-struct Spin(u64);
-
-impl Task for Spin {
-    type Output = u64;
-    const NAME: &'static str = "bench::spin";
-    fn run(self) -> u64 {
-        spin(black_box(self.0))
-    }
-}
+#[path = "support/spin_task.rs"]
+mod spin_task;
+use spin_task::{Spin, spin};
 
 #[derive(Serialize, Deserialize)]
 struct Noop(u64);

@@ -25,7 +25,7 @@ use stealpool::process_pool::{Registry, Task, run_if_worker};
 use stealpool::{
     BuildError, Future, FutureError, MapOptions, ReturnWhen, SubmitError, WorkerFailure, as_completed, wait,
 };
-use tasks::{BadOutput, Fail, Picky, Unregistered, Unserialisable};
+use tasks::{Abort, BadArgument, BadOutput, Bytes, Fail, MakePicky, Picky, ReverseBytes};
 
 // The Python notes' process-pool programs over MPI (examples/mpi_pool.rs), run here as tests.
 #[allow(dead_code)]
@@ -111,57 +111,6 @@ impl Task for Sleep {
     fn run(self) -> usize {
         std::thread::sleep(Duration::from_millis(self.0));
         mpi_pool::this_rank().unwrap()
-    }
-}
-
-/// Ends its worker rank with SIGABRT.
-#[derive(Serialize, Deserialize)]
-struct Abort;
-
-impl Task for Abort {
-    type Output = ();
-    const NAME: &'static str = "abort";
-    fn run(self) {
-        std::process::abort();
-    }
-}
-
-/// Returns a `Picky` rank 0 may not be able to decode.
-#[derive(Serialize, Deserialize)]
-struct MakePicky(u32);
-
-impl Task for MakePicky {
-    type Output = Picky;
-    const NAME: &'static str = "make_picky";
-    fn run(self) -> Picky {
-        Picky(self.0)
-    }
-}
-
-/// Its own value cannot be serialised (fails on rank 0, at submit).
-#[derive(Serialize, Deserialize)]
-struct BadArgument(Unserialisable);
-
-impl Task for BadArgument {
-    type Output = ();
-    const NAME: &'static str = "bad_argument";
-    fn run(self) {}
-}
-
-/// A byte buffer that serde encodes in one piece.
-#[derive(Debug, PartialEq, Serialize, Deserialize)]
-struct Bytes(#[serde(with = "serde_bytes")] Vec<u8>);
-
-/// Returns its bytes reversed.
-#[derive(Serialize, Deserialize)]
-struct ReverseBytes(Bytes);
-
-impl Task for ReverseBytes {
-    type Output = Bytes;
-    const NAME: &'static str = "reverse_bytes";
-    fn run(mut self) -> Bytes {
-        self.0.0.reverse();
-        self.0
     }
 }
 
@@ -468,30 +417,7 @@ const TESTS: &[(&str, fn())] = &[
 
 /// Rank 0 of the test job: runs the tests selected by the arguments.
 fn run_tests(filters: &[String]) -> ExitCode {
-    let selected = TESTS
-        .iter()
-        .filter(|(name, _)| filters.is_empty() || filters.iter().any(|f| name.contains(f.as_str())));
-    let (mut passed, mut failed) = (0, 0);
-    let started = Instant::now();
-    for (name, test) in selected {
-        let start = Instant::now();
-        match catch_unwind(AssertUnwindSafe(test)) {
-            Ok(()) => {
-                passed += 1;
-                println!("test {name} ... ok ({:.2?})", start.elapsed());
-            }
-            Err(_) => {
-                failed += 1;
-                println!("test {name} ... FAILED");
-            }
-        }
-    }
-    println!(
-        "\nmpi (rank 0 of {} ranks): {passed} passed, {failed} failed in {:.2?}",
-        WORKER_RANKS + 1,
-        started.elapsed()
-    );
-    if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+    tasks::run_selected(&format!("mpi (rank 0 of {} ranks)", WORKER_RANKS + 1), TESTS, filters)
 }
 
 /// Rank 0 of the crash job: a worker rank aborts while running a task.

@@ -8,7 +8,6 @@
 
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader};
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::process::{Command, ExitCode, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
@@ -24,7 +23,7 @@ use stealpool::{
 };
 
 mod tasks;
-use tasks::{BadOutput, Fail, Picky, Unregistered, Unserialisable};
+use tasks::{Abort, BadArgument, BadOutput, Bytes, Fail, MakePicky, Picky, ReverseBytes, Unregistered};
 
 // The Python notes' two process-pool programs, run here as tests: their tasks are registered in
 // this binary's registry.
@@ -108,18 +107,6 @@ impl Task for Square {
     }
 }
 
-/// Ends the worker with SIGABRT.
-#[derive(Serialize, Deserialize)]
-struct Abort;
-
-impl Task for Abort {
-    type Output = ();
-    const NAME: &'static str = "abort";
-    fn run(self) {
-        std::process::abort();
-    }
-}
-
 /// Has the worker killed with SIGKILL (`kill -9`) while it runs this task.
 #[derive(Serialize, Deserialize)]
 struct KillSelf;
@@ -151,28 +138,6 @@ impl Task for Hang {
     }
 }
 
-/// Returns a `Picky` the parent may not be able to decode.
-#[derive(Serialize, Deserialize)]
-struct MakePicky(u32);
-
-impl Task for MakePicky {
-    type Output = Picky;
-    const NAME: &'static str = "make_picky";
-    fn run(self) -> Picky {
-        Picky(self.0)
-    }
-}
-
-/// Its own value cannot be serialised (fails in the parent, at submit).
-#[derive(Serialize, Deserialize)]
-struct BadArgument(Unserialisable);
-
-impl Task for BadArgument {
-    type Output = ();
-    const NAME: &'static str = "bad_argument";
-    fn run(self) {}
-}
-
 /// Returns its bytes reversed. A plain `Vec<u8>` is encoded byte by byte through serde.
 #[derive(Serialize, Deserialize)]
 struct Reverse(Vec<u8>);
@@ -182,23 +147,6 @@ impl Task for Reverse {
     const NAME: &'static str = "reverse";
     fn run(mut self) -> Vec<u8> {
         self.0.reverse();
-        self.0
-    }
-}
-
-/// A byte buffer that serde encodes in one piece (`serde_bytes`): the fast way to move bulk data.
-#[derive(Debug, PartialEq, Serialize, Deserialize)]
-struct Bytes(#[serde(with = "serde_bytes")] Vec<u8>);
-
-/// Returns its bytes reversed, as one byte string each way.
-#[derive(Serialize, Deserialize)]
-struct ReverseBytes(Bytes);
-
-impl Task for ReverseBytes {
-    type Output = Bytes;
-    const NAME: &'static str = "reverse_bytes";
-    fn run(mut self) -> Bytes {
-        self.0.0.reverse();
         self.0
     }
 }
@@ -1297,24 +1245,5 @@ fn main() -> ExitCode {
     }
     // Arguments that are not flags filter the tests by name, as libtest's do.
     let filters: Vec<String> = std::env::args().skip(1).filter(|arg| !arg.starts_with('-')).collect();
-    let selected = TESTS
-        .iter()
-        .filter(|(name, _)| filters.is_empty() || filters.iter().any(|f| name.contains(f.as_str())));
-    let (mut passed, mut failed) = (0, 0);
-    let started = Instant::now();
-    for (name, test) in selected {
-        let start = Instant::now();
-        match catch_unwind(AssertUnwindSafe(test)) {
-            Ok(()) => {
-                passed += 1;
-                println!("test {name} ... ok ({:.2?})", start.elapsed());
-            }
-            Err(_) => {
-                failed += 1;
-                println!("test {name} ... FAILED");
-            }
-        }
-    }
-    println!("\nprocess_pool: {passed} passed, {failed} failed in {:.2?}", started.elapsed());
-    if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+    tasks::run_selected("process_pool", TESTS, &filters)
 }

@@ -1,5 +1,6 @@
-//! Tasks that the process-pool and MPI-pool test binaries share (each registers them in its own
-//! registry): a panic, an unregistered name, values that fail to decode or to encode.
+//! What the process-pool and MPI-pool test binaries share: tasks (each binary registers them in
+//! its own registry: a panic, an unregistered name, values that fail to decode or to encode, an
+//! abort, byte buffers), the check of values that fail to cross the pipe, and the test runner.
 
 #![allow(dead_code)]
 
@@ -75,38 +76,118 @@ impl Task for BadOutput {
     }
 }
 
+/// Ends its worker (process or rank) with SIGABRT.
+#[derive(Serialize, Deserialize)]
+pub struct Abort;
+
+impl Task for Abort {
+    type Output = ();
+    const NAME: &'static str = "abort";
+    fn run(self) {
+        std::process::abort();
+    }
+}
+
+/// Returns a `Picky` the submitting side may not be able to decode.
+#[derive(Serialize, Deserialize)]
+pub struct MakePicky(pub u32);
+
+impl Task for MakePicky {
+    type Output = Picky;
+    const NAME: &'static str = "make_picky";
+    fn run(self) -> Picky {
+        Picky(self.0)
+    }
+}
+
+/// Its own value cannot be serialised (fails where it is submitted).
+#[derive(Serialize, Deserialize)]
+pub struct BadArgument(pub Unserialisable);
+
+impl Task for BadArgument {
+    type Output = ();
+    const NAME: &'static str = "bad_argument";
+    fn run(self) {}
+}
+
+/// A byte buffer that serde encodes in one piece (`serde_bytes`): the fast way to move bulk data.
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+pub struct Bytes(#[serde(with = "serde_bytes")] pub Vec<u8>);
+
+/// Returns its bytes reversed, as one byte string each way.
+#[derive(Serialize, Deserialize)]
+pub struct ReverseBytes(pub Bytes);
+
+impl Task for ReverseBytes {
+    type Output = Bytes;
+    const NAME: &'static str = "reverse_bytes";
+    fn run(mut self) -> Bytes {
+        self.0.0.reverse();
+        self.0
+    }
+}
+
+/// The test runner of the two `harness = false` test binaries (each must control its own
+/// `main`: its children or worker ranks enter there): runs the tests whose names contain one of
+/// `filters` (all when there is none), each under `catch_unwind`, prints libtest-like lines and
+/// a summary naming `binary`, and fails if any test failed.
+pub fn run_selected(binary: &str, tests: &[(&str, fn())], filters: &[String]) -> std::process::ExitCode {
+    use std::panic::{AssertUnwindSafe, catch_unwind};
+    use std::time::Instant;
+    let selected = tests
+        .iter()
+        .filter(|(name, _)| filters.is_empty() || filters.iter().any(|f| name.contains(f.as_str())));
+    let (mut passed, mut failed) = (0, 0);
+    let started = Instant::now();
+    for (name, test) in selected {
+        let start = Instant::now();
+        match catch_unwind(AssertUnwindSafe(test)) {
+            Ok(()) => {
+                passed += 1;
+                println!("test {name} ... ok ({:.2?})", start.elapsed());
+            }
+            Err(_) => {
+                failed += 1;
+                println!("test {name} ... FAILED");
+            }
+        }
+    }
+    println!("\n{binary}: {passed} passed, {failed} failed in {:.2?}", started.elapsed());
+    if failed == 0 { std::process::ExitCode::SUCCESS } else { std::process::ExitCode::FAILURE }
+}
+
 /// Submits, on `$pool`, a task whose name is not registered and values that fail to decode or
 /// encode on either side of the pipe, and checks that each fails its own future with the
 /// structured failure that names its task (`$worker_failure` waits for a future and returns its
-/// `WorkerFailure`). The calling test file defines `MakePicky` and `BadArgument` and imports the
-/// tasks above and `WorkerFailure`.
+/// `WorkerFailure`). The calling test file imports `WorkerFailure`.
 macro_rules! assert_bad_values_fail {
     ($pool:expr, $worker_failure:ident) => {{
-        let unknown = $worker_failure(&$pool.submit(Unregistered).unwrap());
+        let unknown = $worker_failure(&$pool.submit(crate::tasks::Unregistered).unwrap());
         assert_eq!(unknown, WorkerFailure::NotRegistered { task: "unregistered".into() });
         assert!(unknown.to_string().contains("`unregistered` is not registered"), "{unknown}");
-        match $worker_failure(&$pool.submit(Picky(13)).unwrap()) {
+        match $worker_failure(&$pool.submit(crate::tasks::Picky(13)).unwrap()) {
             WorkerFailure::InputUndecodable { task, message } => {
                 assert_eq!(task, "picky");
                 assert!(message.contains("Deserialization"), "{message}");
             }
             other => panic!("expected InputUndecodable, got {other:?}"),
         }
-        match $worker_failure(&$pool.submit(MakePicky(13)).unwrap()) {
+        match $worker_failure(&$pool.submit(crate::tasks::MakePicky(13)).unwrap()) {
             WorkerFailure::OutputUndecodable { task, message } => {
                 assert_eq!(task, "make_picky");
                 assert!(message.contains("Deserialization"), "{message}");
             }
             other => panic!("expected OutputUndecodable, got {other:?}"),
         }
-        match $worker_failure(&$pool.submit(BadOutput).unwrap()) {
+        match $worker_failure(&$pool.submit(crate::tasks::BadOutput).unwrap()) {
             WorkerFailure::OutputUnencodable { task, message } => {
                 assert_eq!(task, "bad_output");
                 assert!(message.contains("Serialization"), "{message}");
             }
             other => panic!("expected OutputUnencodable, got {other:?}"),
         }
-        match $worker_failure(&$pool.submit(BadArgument(Unserialisable)).unwrap()) {
+        match $worker_failure(&$pool.submit(crate::tasks::BadArgument(crate::tasks::Unserialisable)).unwrap())
+        {
             WorkerFailure::InputUnencodable { task, message } => {
                 assert_eq!(task, "bad_argument");
                 assert!(message.contains("Serialization"), "{message}");

@@ -4,7 +4,7 @@
 //! process's affinity mask (modulo its size), and so does a spare thread that takes slot `i` over
 //! from a waiting task (the waiting thread may then run on any of the process's CPUs until it
 //! takes a slot again). The kernel can then not leave two busy workers on one CPU while another
-//! idles, which on a 2-CPU machine makes a burst 1.4–1.7× slower in a sixth to over half of the
+//! idles, which on a 2-CPU machine makes a burst 1.4–1.6× slower in a quarter to a third of the
 //! bursts (`cargo bench --bench placement`, papers/stealpool.md §4.0). Linux only (through
 //! `sched_setaffinity`); elsewhere the option is accepted and does nothing. Pinning is best
 //! effort: a CPU the process may not use, or a refused call, leaves the thread unpinned.

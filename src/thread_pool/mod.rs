@@ -433,7 +433,7 @@ impl ThreadPoolBuilder {
     /// on the `i`-th CPU this process may use (wrapping around when there are more slots than
     /// CPUs), and so does a spare thread that takes a slot over. The kernel then cannot leave
     /// two busy workers on one CPU while another idles, which on a 2-CPU machine made bursts of
-    /// 1 µs tasks 1.4–1.7× slower in a sixth to over half of them (papers/stealpool.md §4.0).
+    /// 1 µs tasks 1.4–1.6× slower in a quarter to a third of them (papers/stealpool.md §4.0).
     /// Turn it on when the pool has the CPUs to itself; leave it off when other threads or
     /// processes share them (a pinned worker cannot move away from a busy CPU). Linux only;
     /// elsewhere, and where the process's CPU mask cannot be read, it does nothing. Best effort:

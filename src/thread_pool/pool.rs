@@ -83,9 +83,9 @@ pub(crate) struct PoolConfig {
 ///
 /// A trait object rather than an enum over the two schedulers' pools, by measurement: with an
 /// enum, every clone and drop of a `PoolHandle` (a nested task captures one) matches on the
-/// variant, and callgrind counted 1 148 instructions per node of the nested submit-and-wait
-/// tree against 1 097 with this trait object (`cargo bench --bench instructions`). Nothing
-/// downcasts it: the pool's own code is generic over the scheduler.
+/// variant, and `cargo bench --bench instructions` counted more instructions per node of the
+/// nested submit-and-wait tree with the enum than with this trait object. Nothing downcasts it:
+/// the pool's own code is generic over the scheduler.
 pub(crate) trait PoolOps: Send + Sync {
     fn id(&self) -> usize;
     fn submit_task(&self, task: Task) -> Result<(), SubmitError>;

@@ -460,7 +460,9 @@ impl<T: Send + 'static, J: Job<T>> Core<T> for TaskCell<T, J> {
             return None;
         }
         self.stage.with(|stage| {
-            // SAFETY: as in `outcome`.
+            // SAFETY: `FINISHED` was loaded with `Acquire` after the starter wrote the stage and
+            // published with `Release`; the stage changes again only in `take_outcome`, which
+            // needs the caller's handle to be the only one (rule 3), and `TAKEN` is not set.
             match unsafe { &*stage } {
                 Stage::Finished(outcome) => Some(outcome),
                 _ => unreachable!("a finished cell holds its outcome (rule 2)"),
@@ -469,23 +471,21 @@ impl<T: Send + 'static, J: Job<T>> Core<T> for TaskCell<T, J> {
     }
 
     fn outcome(&self) -> Result<&Outcome<T>, FutureError> {
-        match self.load() & LIFECYCLE {
-            FINISHED => {}
-            CANCELLED => return Err(FutureError::Cancelled),
-            _ => return Err(FutureError::Timeout),
-        }
-        if self.handles.load(Ordering::Acquire) & TAKEN != 0 {
-            return Err(FutureError::Taken);
-        }
-        self.stage.with(|stage| {
-            // SAFETY: `FINISHED` was loaded with `Acquire` after the starter wrote the stage and
-            // published with `Release`; the stage changes again only in `take_outcome`, which
-            // needs the caller's handle to be the only one (rule 3).
-            match unsafe { &*stage } {
-                Stage::Finished(outcome) => Ok(outcome),
-                _ => unreachable!("a finished cell holds its outcome (rule 2)"),
+        loop {
+            if let Some(outcome) = self.finished_outcome() {
+                return Ok(outcome);
             }
-        })
+            // Why not: the state only moves forward and `TAKEN` stays, so this look explains the
+            // one above, unless the task finished in between (then look again).
+            match self.load() & LIFECYCLE {
+                CANCELLED => return Err(FutureError::Cancelled),
+                FINISHED if self.handles.load(Ordering::Acquire) & TAKEN != 0 => {
+                    return Err(FutureError::Taken);
+                }
+                FINISHED => continue,
+                _ => return Err(FutureError::Timeout),
+            }
+        }
     }
 
     fn take_outcome(&self) -> Result<Outcome<T>, FutureError> {
